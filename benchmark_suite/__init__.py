@@ -1,0 +1,1 @@
+"""A pytest plugin that benchmarks registered calculators on HEO relaxation tasks."""

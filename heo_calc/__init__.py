@@ -1,0 +1,41 @@
+"""heo_calc: ASE calculators for high-entropy oxides, a registry of potentials, relaxation and finetuning.
+
+>>> from heo_calc import HEOCalculator
+>>> atoms.calc = HEOCalculator()          # the shipped finetuned model, offline
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HEOCalculator",
+    "RelaxResult",
+    "available_calculators",
+    "get_calculator",
+    "relax_many",
+]
+
+# Lazy attributes keep `import heo_calc` (and `heo-calc --help`) free of torch imports.
+_LAZY = {
+    "HEOCalculator": "heo_calc.calculator",
+    "available_calculators": "heo_calc.registry",
+    "get_calculator": "heo_calc.registry",
+    "relax_many": "heo_calc.relax",
+    "RelaxResult": "heo_calc.relax",
+}
+
+if TYPE_CHECKING:
+    from heo_calc.calculator import HEOCalculator
+    from heo_calc.registry import available_calculators, get_calculator
+    from heo_calc.relax import RelaxResult, relax_many
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'heo_calc' has no attribute {name!r}")

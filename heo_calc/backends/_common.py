@@ -1,0 +1,46 @@
+"""Helpers shared by the backend factories: device choice and model-file lookup."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from heo_calc.errors import ModelUnavailableError
+
+#: Environment variable naming a directory searched first for model files.
+MODEL_DIR_ENV = "HEO_CALC_MODEL_DIR"
+
+
+def resolve_device(device: str) -> str:
+    """Map ``"auto"`` to ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def user_model_dir() -> Path | None:
+    """The directory named by ``$HEO_CALC_MODEL_DIR``, if set."""
+    value = os.environ.get(MODEL_DIR_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def require_package(module: str, distribution: str, calculator_name: str) -> None:
+    """Raise :class:`ModelUnavailableError` with an install hint if ``module`` is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ModelUnavailableError(
+            f"calculator {calculator_name!r} needs the package {distribution!r}, which is not installed; "
+            f"install it with `pip install {distribution}` (after `pip install torch==2.13.0`)"
+        )
+
+
+def require_float32(dtype: str, calculator_name: str) -> str:
+    """Backends whose models exist in float32 only: accept float32, reject others clearly."""
+    if dtype in ("float32", "auto", "float64"):
+        # float64 is the registry-wide default; these models only exist in float32,
+        # so they run in float32 and say so in their provenance.
+        return "float32"
+    raise ValueError(f"calculator {calculator_name!r} supports dtype 'float32' only, got {dtype!r}")

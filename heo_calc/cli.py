@@ -1,0 +1,269 @@
+"""``heo-calc``: list calculators, relax structures, finetune foundation models.
+
+Heavy imports (torch, backends) happen inside the commands so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+class _CLIError(Exception):
+    """A usage or input problem reported as one line, without traceback."""
+
+
+def _command_list(args: argparse.Namespace) -> int:
+    from heo_calc.registry import available_calculators
+
+    rows = available_calculators()
+    width = max(len(row.name) for row in rows) if rows else 4
+    print(f"{'name':<{width}}  available  provider     reason")
+    for row in rows:
+        reason = row.reason.splitlines()[0] if row.reason else ""
+        if not args.verbose and len(reason) > 100:
+            reason = reason[:97] + "..."
+        print(f"{row.name:<{width}}  {'yes' if row.available else 'no':<9}  {row.provider:<11}  {reason}")
+    return 0
+
+
+def _read_structures(paths: list[str]):
+    from ase.io import read
+
+    structures = []
+    for path in paths:
+        if not Path(path).is_file():
+            raise _CLIError(f"input file {path} does not exist")
+        try:
+            frames = read(path, index=":")
+        except Exception as error:  # ase raises many types for unreadable files
+            raise _CLIError(
+                f"cannot read {path} as a structure file ({type(error).__name__}: {error})"
+            ) from error
+        for index, atoms in enumerate(frames):
+            atoms.info.setdefault(
+                "name", Path(path).stem if len(frames) == 1 else f"{Path(path).stem}-{index}"
+            )
+            structures.append(atoms)
+    return structures
+
+
+def _command_relax(args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    from ase.io import write
+
+    from heo_calc.registry import get_calculator
+    from heo_calc.relax import relax_many
+
+    structures = _read_structures(args.files)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    calculator = get_calculator(args.calc, device=args.device)
+    results = relax_many(
+        structures,
+        calculator,
+        fmax=args.fmax,
+        max_steps=args.steps,
+        optimizer=args.optimizer,
+        batched=not args.sequential,
+        relax_cell=not args.fixed_cell,
+        trajectory_dir=out_dir / "trajectories" if args.trajectory else None,
+        progress=not args.quiet,
+    )
+    rows = []
+    for index, result in enumerate(results):
+        print(result.summary())
+        rows.append(
+            {
+                "name": result.name,
+                "status": result.status,
+                "converged": result.converged,
+                "n_steps": result.n_steps,
+                "energy_eV": result.energy,
+                "energy_per_atom_eV": result.energy / len(result.atoms),
+                "max_force_eV_per_A": result.max_force,
+                "max_stress_GPa": result.max_stress_gpa,
+                "volume_change_percent": result.volume_change_percent,
+                "wall_time_s": result.wall_time_s,
+                "error": result.error,
+            }
+        )
+        if result.status != "failed":
+            final = out_dir / f"{index:04d}-{result.name}.extxyz"
+            temporary = final.with_name(final.name + ".tmp")
+            write(temporary, result.atoms, format="extxyz")
+            os.replace(temporary, final)
+    summary = out_dir / "summary.json"
+    temporary = summary.with_name(summary.name + ".tmp")
+    temporary.write_text(json.dumps({"calculator": args.calc, "fmax": args.fmax, "results": rows}, indent=2))
+    os.replace(temporary, summary)
+    n_failed = sum(result.status == "failed" for result in results)
+    n_converged = sum(result.converged for result in results)
+    print(f"{n_converged}/{len(results)} converged, {n_failed} failed; results in {out_dir}")
+    return 1 if n_failed else 0
+
+
+def _command_demo(args: argparse.Namespace) -> int:
+    from heo_calc.calculator import HEOCalculator
+    from heo_calc.relax import relax_many
+    from heo_calc.structures import rocksalt_heo_supercell
+
+    atoms = rocksalt_heo_supercell(repeat=args.repeat, seed=args.seed, rattle=0.05)
+    calculator = HEOCalculator(args.calc, device=args.device)
+    print(f"relaxing a rattled {len(atoms)}-atom rock-salt (Mg,Co,Ni,Cu,Zn)O supercell with {args.calc!r}")
+    (result,) = relax_many([atoms], calculator, fmax=args.fmax, progress=False)
+    print(result.summary())
+    n_formula_units = sum(result.atoms.numbers == 8)
+    pseudo_cubic_a = (4 * result.atoms.get_volume() / n_formula_units) ** (1 / 3)
+    print(
+        f"pseudo-cubic lattice parameter a = (4 V / N_O)^(1/3) = {pseudo_cubic_a:.4f} Å (experiment: ~4.22-4.24 Å)"
+    )
+    return 0 if result.status != "failed" else 1
+
+
+def _command_finetune(args: argparse.Namespace) -> int:
+    from heo_calc.finetune.runner import finetune
+
+    model_path = finetune(
+        base=args.base,
+        train=Path(args.train),
+        valid=Path(args.valid) if args.valid else None,
+        out_dir=Path(args.out),
+        method=args.method,
+        replay_file=Path(args.replay_file) if args.replay_file else None,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        device=args.device,
+        seed=args.seed,
+        resume=args.resume,
+        energy_key=args.energy_key,
+        forces_key=args.forces_key,
+    )
+    print(f"finetuned model written to {model_path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="heo-calc",
+        description="ASE calculators for high-entropy oxides: list, relax, finetune. Units: eV, Å, eV/Å, GPa.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages and full reasons")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    listing = commands.add_parser("list", help="registered calculators and whether each can load here")
+    listing.set_defaults(handler=_command_list)
+
+    relax = commands.add_parser(
+        "relax",
+        help="relax positions and cell of structures (FrechetCellFilter)",
+        description="Relax every structure in FILE... (any ASE-readable format, all frames) and write "
+        "the final structures (extxyz) and summary.json to --out.",
+    )
+    relax.add_argument("files", nargs="+", metavar="FILE", help="structure files (extxyz, cif, POSCAR, ...)")
+    relax.add_argument(
+        "--calc", default="heo-ft", help="calculator name from `heo-calc list` (default: heo-ft)"
+    )
+    relax.add_argument("--fmax", type=float, default=0.05, help="force threshold in eV/Å (default: 0.05)")
+    relax.add_argument(
+        "--steps", type=int, default=500, help="max optimizer steps per structure (default: 500)"
+    )
+    relax.add_argument(
+        "--optimizer",
+        choices=["lbfgs", "bfgs", "fire"],
+        default="lbfgs",
+        help="ASE optimizer (default: lbfgs)",
+    )
+    relax.add_argument("--out", default="relaxed", help="output directory (default: ./relaxed)")
+    relax.add_argument("--trajectory", action="store_true", help="write one ASE .traj per structure")
+    relax.add_argument("--fixed-cell", action="store_true", help="relax positions only")
+    relax.add_argument(
+        "--sequential", action="store_true", help="plain one-at-a-time ASE loop instead of the batched engine"
+    )
+    relax.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    relax.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    relax.set_defaults(handler=_command_relax)
+
+    demo = commands.add_parser(
+        "demo", help="relax a rattled rock-salt (Mg,Co,Ni,Cu,Zn)O supercell and print the result"
+    )
+    demo.add_argument("--calc", default="heo-ft", help="calculator name (default: heo-ft)")
+    demo.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="supercell repeats of the 8-atom cubic cell (default: 2 = 64 atoms)",
+    )
+    demo.add_argument("--seed", type=int, default=0, help="seed of cation order and rattle (default: 0)")
+    demo.add_argument("--fmax", type=float, default=0.05, help="force threshold in eV/Å (default: 0.05)")
+    demo.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    demo.set_defaults(handler=_command_demo)
+
+    finetune = commands.add_parser(
+        "finetune",
+        help="finetune a foundation model on HEO data with the backend's own trainer",
+        description="Finetune BASE (mace-mp0, another MACE foundation name or a .model file: through "
+        "mace_run_train; sevennet-0 or sevennet-l3i5: through sevenn) on --train (.h5 from heo-dataset or "
+        "extxyz with energies in eV and forces in eV/Å).",
+    )
+    finetune.add_argument(
+        "--base",
+        required=True,
+        help="mace-mp0 | mace-mp0-small | mace-omat | PATH.model | sevennet-0 | sevennet-l3i5",
+    )
+    finetune.add_argument(
+        "--train", required=True, help="training data: heo.h5 (its train split) or an extxyz file"
+    )
+    finetune.add_argument(
+        "--valid", help="validation data (default: the valid split of an .h5, else 10%% of --train)"
+    )
+    finetune.add_argument("--out", required=True, help="output directory (checkpoints, logs, final model)")
+    finetune.add_argument(
+        "--method",
+        choices=["naive", "replay"],
+        default="naive",
+        help="MACE only: naive or multihead replay finetuning",
+    )
+    finetune.add_argument(
+        "--replay-file", help="MACE replay: pretraining-like data (extxyz) for --method replay"
+    )
+    finetune.add_argument("--epochs", type=int, default=5, help="epochs (default: 5)")
+    finetune.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
+    finetune.add_argument("--batch-size", type=int, default=4, help="structures per batch (default: 4)")
+    finetune.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    finetune.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    finetune.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    finetune.add_argument(
+        "--energy-key", help="info key of the energy (eV) in extxyz input (default: detected)"
+    )
+    finetune.add_argument(
+        "--forces-key", help="arrays key of the forces (eV/Å) in extxyz input (default: detected)"
+    )
+    finetune.set_defaults(handler=_command_finetune)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    from heo_calc.errors import HEOCalcError
+
+    try:
+        return args.handler(args)
+    except (_CLIError, HEOCalcError, FileNotFoundError, ValueError) as error:
+        print(f"heo-calc: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

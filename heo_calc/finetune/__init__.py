@@ -1,0 +1,1 @@
+"""Finetuning of foundation potentials on HEO data through each backend's own trainer."""

@@ -1,0 +1,200 @@
+"""``heo-calc finetune``: prepare data, then hand over to the backend's own trainer."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Literal
+
+from heo_calc.finetune.data import TrainingDataError, load_labelled_structures, write_training_extxyz
+
+logger = logging.getLogger(__name__)
+
+FINAL_SEVENNET_NAME = "finetuned.pth"
+
+
+def prepare_training_files(
+    train: Path,
+    valid: Path | None,
+    out_dir: Path,
+    *,
+    seed: int,
+    energy_key: str | None = None,
+    forces_key: str | None = None,
+) -> tuple[Path, Path]:
+    """Write ``train.extxyz`` and ``valid.extxyz`` (REF_ keys) into ``out_dir``.
+
+    An HDF5 file from ``heo-dataset`` gives its train and valid splits; an extxyz file
+    without ``valid`` is split 90/10 by reduced formula (seeded), so no composition is
+    on both sides.
+    """
+    from pymatgen.core import Composition
+
+    from dataset_builder.splits import assign_splits_by_formula
+
+    is_hdf5 = train.suffix in {".h5", ".hdf5"}
+    train_structures = load_labelled_structures(
+        train, energy_key=energy_key, forces_key=forces_key, split="train" if is_hdf5 else None
+    )
+    if valid is not None:
+        valid_structures = load_labelled_structures(valid, energy_key=energy_key, forces_key=forces_key)
+    elif is_hdf5:
+        valid_structures = load_labelled_structures(train, split="valid")
+    else:
+        formulas = [Composition(atoms.get_chemical_formula()).reduced_formula for atoms in train_structures]
+        splits = assign_splits_by_formula(formulas, fractions=(0.9, 0.1, 0.0), seed=seed)
+        valid_structures = [a for a, s in zip(train_structures, splits) if s == "valid"]
+        train_structures = [a for a, s in zip(train_structures, splits) if s == "train"]
+    if not train_structures or not valid_structures:
+        raise TrainingDataError(
+            f"need at least one training and one validation structure, got {len(train_structures)} and "
+            f"{len(valid_structures)}; pass more data or an explicit --valid file"
+        )
+    logger.info("training on %d structures, validating on %d", len(train_structures), len(valid_structures))
+    return (
+        write_training_extxyz(train_structures, out_dir / "data" / "train.extxyz"),
+        write_training_extxyz(valid_structures, out_dir / "data" / "valid.extxyz"),
+    )
+
+
+def finetune(
+    *,
+    base: str,
+    train: Path,
+    valid: Path | None,
+    out_dir: Path,
+    method: Literal["naive", "replay"] = "naive",
+    replay_file: Path | None = None,
+    epochs: int = 5,
+    lr: float = 1e-3,
+    batch_size: int = 4,
+    device: str = "cpu",
+    seed: int = 1,
+    resume: bool = False,
+    energy_key: str | None = None,
+    forces_key: str | None = None,
+    lr_decay_per_epoch: float = 0.75,
+    force_loss_weight: float = 0.3,
+) -> Path:
+    """Finetune ``base`` on HEO data; return the path of the finetuned model file.
+
+    SevenNet bases (``sevennet-0``, ``sevennet-l3i5``, or a ``.pth`` checkpoint) train
+    with sevenn's own trainer; MACE bases (``mace-mp0``... or a ``.model`` file) with
+    mace-torch's ``mace_run_train``. ``resume`` continues from the last checkpoint in
+    ``out_dir``.
+    """
+    from heo_calc.finetune.sevennet import SEVENNET_FOUNDATIONS
+
+    out_dir = Path(out_dir)
+    if not Path(train).is_file():
+        raise FileNotFoundError(f"training data {train} does not exist")
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    is_sevennet = base in SEVENNET_FOUNDATIONS or base.endswith(".pth")
+    if is_sevennet and method == "replay":
+        raise ValueError(
+            "--method replay is mace-torch's multihead finetuning; SevenNet bases support naive only"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_file, valid_file = prepare_training_files(
+        Path(train),
+        Path(valid) if valid else None,
+        out_dir,
+        seed=seed,
+        energy_key=energy_key,
+        forces_key=forces_key,
+    )
+    if is_sevennet:
+        return _finetune_sevennet(
+            base=base,
+            train_file=train_file,
+            valid_file=valid_file,
+            out_dir=out_dir,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            seed=seed,
+            resume=resume,
+            lr_decay_per_epoch=lr_decay_per_epoch,
+            force_loss_weight=force_loss_weight,
+        )
+    from heo_calc.backends.mace import resolve_mace_model_file
+    from heo_calc.finetune.mace import finetune_mace
+
+    return finetune_mace(
+        foundation_model=resolve_mace_model_file(base),
+        train_file=train_file,
+        valid_file=valid_file,
+        out_dir=out_dir,
+        method=method,
+        replay_file=replay_file,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        device=device,
+        seed=seed,
+        resume=resume,
+    )
+
+
+def _finetune_sevennet(
+    *,
+    base: str,
+    train_file: Path,
+    valid_file: Path,
+    out_dir: Path,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    resume: bool,
+    lr_decay_per_epoch: float,
+    force_loss_weight: float,
+) -> Path:
+    from heo_calc.finetune.sevennet import (
+        build_sevennet_config,
+        check_sevennet_elements,
+        export_checkpoint,
+        latest_checkpoint,
+        run_sevenn,
+        write_config,
+    )
+
+    check_sevennet_elements(base, train_file)
+    train_dir = out_dir / "train"
+    train_dir.mkdir(parents=True, exist_ok=True)
+    config = build_sevennet_config(
+        base=base,
+        train_file=train_file,
+        valid_file=valid_file,
+        epochs=epochs,
+        lr=lr,
+        lr_decay_per_epoch=lr_decay_per_epoch,
+        force_loss_weight=force_loss_weight,
+        batch_size=batch_size,
+        seed=seed,
+    )
+    if resume:
+        last = latest_checkpoint(train_dir)
+        if last is None:
+            raise TrainingDataError(
+                f"--resume given but {train_dir} holds no checkpoint_<epoch>.pth; start without --resume"
+            )
+        # Continue the same run: keep optimizer, scheduler and epoch counter of the checkpoint.
+        config["train"]["continue"] = {
+            "checkpoint": str(last),
+            "reset_optimizer": False,
+            "reset_scheduler": False,
+            "reset_epoch": False,
+            "use_statistic_values_of_checkpoint": True,
+        }
+        logger.info("resuming from %s", last)
+    config_path = write_config(config, train_dir / "input.yaml")
+    run_sevenn(config_path, train_dir)
+    best = train_dir / "checkpoint_best.pth"
+    if not best.is_file():
+        raise RuntimeError(f"sevenn finished without writing {best}; see {train_dir / 'log.sevenn'}")
+    final = export_checkpoint(best, out_dir / FINAL_SEVENNET_NAME)
+    os.utime(final)
+    return final

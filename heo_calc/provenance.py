@@ -1,0 +1,62 @@
+"""Provenance stamped on every calculator the registry builds."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Any
+
+from ase.calculators.calculator import Calculator
+
+_VERSION_PACKAGES = ("heo-relax", "torch", "ase", "mace-torch", "sevenn", "chgnet")
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that decide a calculator's numbers."""
+    versions = {}
+    for package in _VERSION_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def describe_backend(calculator: Calculator) -> dict[str, Any]:
+    """Backend class, model file and dtype of a backend calculator, as far as it tells."""
+    backend = f"{type(calculator).__module__}.{type(calculator).__name__}"
+    model_file = None
+    dtype = None
+    if hasattr(calculator, "models"):  # MACECalculator
+        model_file = getattr(calculator, "model_paths", None)
+        model_file = model_file[0] if isinstance(model_file, list | tuple) and model_file else model_file
+        first = calculator.models[0] if calculator.models else None
+        dtype = str(next(first.parameters()).dtype).removeprefix("torch.") if first is not None else None
+    elif hasattr(calculator, "model") and hasattr(calculator.model, "parameters"):
+        try:
+            dtype = str(next(calculator.model.parameters()).dtype).removeprefix("torch.")
+        except StopIteration:
+            dtype = None
+    return {"backend": backend, "model_file": str(model_file) if model_file else None, "dtype": dtype}
+
+
+def stamp_provenance(calculator: Calculator, *, name: str, requested_dtype: str) -> None:
+    """Record in ``calculator.parameters`` which model, file, dtype and versions produced results."""
+    description = describe_backend(calculator)
+    if description["model_file"] is None and name.partition(":")[1]:
+        description["model_file"] = name.partition(":")[2]
+    if name == "heo-ft":
+        from heo_calc.backends.heo_ft import heo_ft_weights_path
+
+        description["model_file"] = str(heo_ft_weights_path())
+    parameters = getattr(calculator, "parameters", None)
+    if parameters is None:
+        calculator.parameters = parameters = {}
+    parameters.update(
+        {
+            "heo_calc_name": name,
+            "backend": description["backend"],
+            "model_file": description["model_file"],
+            "dtype": description["dtype"] or requested_dtype,
+            "versions": package_versions(),
+        }
+    )
