@@ -1,0 +1,94 @@
+"""The relaxation engine: same minima as the plain ASE loop, robust to bad structures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.calculators.calculator import Calculator, all_changes
+
+from heo_calc import relax_many
+from heo_calc.structures import rocksalt_heo_supercell
+
+
+def _small_cells(n: int = 3):
+    return [rocksalt_heo_supercell(repeat=1, seed=seed, rattle=0.08) for seed in range(n)]
+
+
+def test_fast_path_reaches_the_fire_minimum(sevennet_calculator):
+    structures = _small_cells(3)
+    plain = relax_many(
+        structures, sevennet_calculator, fmax=0.02, optimizer="fire", batched=False, progress=False
+    )
+    fast = relax_many(structures, sevennet_calculator, fmax=0.02, batched=True, progress=False)
+    for reference, result, atoms in zip(plain, fast, structures):
+        assert reference.converged and result.converged
+        assert result.energy < result.initial_energy
+        difference_mev_per_atom = 1000 * abs(result.energy - reference.energy) / len(atoms)
+        assert difference_mev_per_atom < 2.0
+    assert np.median([r.n_steps for r in fast]) < np.median([r.n_steps for r in plain])
+
+
+def test_batched_and_sequential_lbfgs_agree_step_for_step(sevennet_calculator):
+    structures = _small_cells(2)
+    sequential = relax_many(structures, sevennet_calculator, batched=False, progress=False)
+    batched = relax_many(structures, sevennet_calculator, batched=True, progress=False)
+    for a, b in zip(sequential, batched):
+        assert a.n_steps == b.n_steps
+        assert a.energy == pytest.approx(b.energy, abs=1e-4)
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_bad_structures_are_flagged_and_the_rest_finish(sevennet_calculator, batched):
+    good = _small_cells(2)
+    overlapping = good[0].copy()
+    overlapping.positions[1] = overlapping.positions[0] + 0.05
+    broken = good[1].copy()
+    broken.positions[3, 0] = np.nan
+    results = relax_many(
+        [good[0], overlapping, broken, good[1]], sevennet_calculator, batched=batched, progress=False
+    )
+    assert [r.status for r in results] == ["converged", "failed", "failed", "converged"]
+    assert "overlapping" in results[1].error
+    assert "NaN" in results[2].error
+
+
+class _ExplodingCalculator(Calculator):
+    """Returns NaN forces after a few calls, like a model leaving its training domain."""
+
+    implemented_properties = ["energy", "forces", "stress"]  # noqa: RUF012
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def calculate(self, atoms=None, properties=None, system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self.calls += 1
+        forces = np.full((len(self.atoms), 3), np.nan) if self.calls > 3 else np.ones((len(self.atoms), 3))
+        self.results = {"energy": -float(self.calls), "forces": forces, "stress": np.zeros(6)}
+
+
+def test_a_diverging_model_gives_failed_rows_not_an_exception():
+    results = relax_many(_small_cells(2), _ExplodingCalculator(), batched=False, progress=False)
+    assert all(r.status == "failed" for r in results)
+    assert all("NaN" in r.error for r in results)
+
+
+def test_results_carry_the_relaxed_structure_and_trajectory(sevennet_calculator, tmp_path):
+    from ase.io import read
+
+    (result,) = relax_many(_small_cells(1), sevennet_calculator, trajectory_dir=tmp_path, progress=False)
+    assert result.converged and result.max_force < 0.05
+    assert result.atoms.get_potential_energy() == pytest.approx(result.energy)
+    assert result.volume_change_percent == pytest.approx(
+        100 * (result.atoms.get_volume() / _small_cells(1)[0].get_volume() - 1)
+    )
+    frames = read(next(tmp_path.glob("*.traj")), index=":")
+    assert len(frames) == result.n_steps + 1
+
+
+def test_invalid_arguments_are_rejected(sevennet_calculator):
+    with pytest.raises(ValueError, match="unknown optimizer 'newton'"):
+        relax_many(_small_cells(1), sevennet_calculator, optimizer="newton")
+    with pytest.raises(ValueError, match="fmax must be > 0"):
+        relax_many(_small_cells(1), sevennet_calculator, fmax=0)
