@@ -33,6 +33,7 @@ OPTIMIZERS: Final[dict[str, type[Optimizer]]] = {"fire": FIRE, "lbfgs": LBFGS, "
 DEFAULT_OPTIMIZER: Final = "lbfgs"
 
 Status = Literal["converged", "not_converged", "failed"]
+Strategy = Literal["auto", "lockstep", "processes", "sequential"]
 
 #: A relaxation whose volume changes by more than this factor has blown apart.
 _MAX_VOLUME_RATIO: Final = 3.0
@@ -185,6 +186,8 @@ def relax_many(
     trajectory_dir: str | Path | None = None,
     progress: bool = True,
     on_result: Callable[[RelaxResult], None] | None = None,
+    strategy: Strategy = "auto",
+    workers: int | None = None,
 ) -> list[RelaxResult]:
     """Relax positions (and cell) of many structures with one calculator.
 
@@ -195,14 +198,21 @@ def relax_many(
         fmax: convergence threshold on forces (eV/Å); with ``relax_cell`` the
             FrechetCellFilter applies it to the virial per atom too.
         max_steps: optimizer steps per structure.
-        batched: advance all structures in lock-step and evaluate them together in one
-            model call per step where the backend supports it (see
-            :mod:`heo_calc.batching`); ``False`` is the plain sequential ASE loop.
+        batched: use the fast engine (``strategy`` says how); ``False`` is the plain
+            sequential ASE loop, one structure after another in this process.
         optimizer: ``"lbfgs"`` (default, fewest steps measured), ``"bfgs"`` or ``"fire"``.
         relax_cell: relax the cell with FrechetCellFilter (default) or positions only.
         trajectory_dir: write one ASE trajectory per structure here.
         progress: show a tqdm progress bar.
         on_result: called with each result as soon as it is final.
+        strategy: how the fast engine runs. ``"lockstep"``: all structures advance
+            together and are evaluated in one batched model call per step
+            (:mod:`heo_calc.batching`; pays on a GPU). ``"processes"``: structures are
+            spread over worker processes with one torch thread each
+            (:mod:`heo_calc.parallel`; pays on a CPU; needs ``calculator`` as a registry
+            name). ``"auto"``: lockstep on a GPU, processes on a CPU when the calculator
+            is given by name and there are several cores and structures, else sequential.
+        workers: worker processes for ``"processes"`` (default: usable CPU cores).
 
     Returns:
         One :class:`RelaxResult` per input structure, in input order. A structure that
@@ -213,6 +223,7 @@ def relax_many(
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     if fmax <= 0 or max_steps < 0:
         raise ValueError(f"fmax must be > 0 eV/Å and max_steps >= 0, got fmax={fmax}, max_steps={max_steps}")
+    calculator_name = calculator if isinstance(calculator, str) else None
     if isinstance(calculator, str):
         from heo_calc.registry import get_calculator
 
@@ -234,7 +245,23 @@ def relax_many(
             on_result(result)
 
     try:
-        if batched and len(structures) > 1:
+        chosen = _choose_strategy(strategy, batched, calculator, calculator_name, len(structures), workers)
+        logger.info("relaxing %d structures: %s", len(structures), chosen)
+        if chosen == "processes":
+            from heo_calc.parallel import default_worker_count, relax_in_processes
+
+            assert calculator_name is not None
+            results = relax_in_processes(
+                structures,
+                calculator_name,
+                names=names,
+                trajectories=trajectories,
+                on_result=finished,
+                workers=workers or default_worker_count(),
+                device=_device_of(calculator),
+                **options,
+            )
+        elif chosen == "lockstep":
             from heo_calc.batching import relax_in_lockstep
 
             results = relax_in_lockstep(
@@ -257,3 +284,33 @@ def relax_many(
     finally:
         bar.close()
     return results
+
+
+def _device_of(calculator: Calculator) -> str:
+    backend = getattr(calculator, "backend", calculator)
+    return "cuda" if "cuda" in str(getattr(backend, "device", "cpu")) else "cpu"
+
+
+def _choose_strategy(
+    strategy: Strategy,
+    batched: bool,
+    calculator: Calculator,
+    calculator_name: str | None,
+    n_structures: int,
+    workers: int | None,
+) -> Strategy:
+    if not batched or n_structures < 2 or strategy == "sequential":
+        return "sequential"
+    if strategy == "processes" and calculator_name is None:
+        raise ValueError(
+            "strategy='processes' needs the calculator as a registry name, so workers can build it"
+        )
+    if strategy != "auto":
+        return strategy
+    if _device_of(calculator) == "cuda":
+        return "lockstep"
+    from heo_calc.parallel import default_worker_count
+
+    if calculator_name is not None and min(workers or default_worker_count(), n_structures) > 1:
+        return "processes"
+    return "sequential"

@@ -28,24 +28,39 @@ def test_fast_path_reaches_the_fire_minimum(sevennet_calculator):
     assert np.median([r.n_steps for r in fast]) < np.median([r.n_steps for r in plain])
 
 
-def test_batched_and_sequential_lbfgs_agree_step_for_step(sevennet_calculator):
-    structures = _small_cells(2)
+def test_lockstep_batches_agree_with_sequential_step_for_step(sevennet_calculator):
+    structures = _small_cells(3)
     sequential = relax_many(structures, sevennet_calculator, batched=False, progress=False)
-    batched = relax_many(structures, sevennet_calculator, batched=True, progress=False)
-    for a, b in zip(sequential, batched):
+    lockstep = relax_many(structures, sevennet_calculator, strategy="lockstep", progress=False)
+    for a, b in zip(sequential, lockstep):
         assert a.n_steps == b.n_steps
         assert a.energy == pytest.approx(b.energy, abs=1e-4)
 
 
-@pytest.mark.parametrize("batched", [True, False])
-def test_bad_structures_are_flagged_and_the_rest_finish(sevennet_calculator, batched):
+def test_worker_processes_agree_with_sequential():
+    structures = _small_cells(3)
+    sequential = relax_many(structures, "sevennet-0", batched=False, progress=False)
+    parallel = relax_many(structures, "sevennet-0", strategy="processes", workers=2, progress=False)
+    assert [r.name for r in parallel] == [r.name for r in sequential]
+    for a, b in zip(sequential, parallel):
+        assert a.n_steps == b.n_steps
+        assert a.energy == pytest.approx(b.energy, abs=1e-4)
+
+
+def test_processes_need_a_registry_name(sevennet_calculator):
+    with pytest.raises(ValueError, match="needs the calculator as a registry name"):
+        relax_many(_small_cells(2), sevennet_calculator, strategy="processes")
+
+
+@pytest.mark.parametrize("strategy", ["lockstep", "sequential"])
+def test_bad_structures_are_flagged_and_the_rest_finish(sevennet_calculator, strategy):
     good = _small_cells(2)
     overlapping = good[0].copy()
     overlapping.positions[1] = overlapping.positions[0] + 0.05
     broken = good[1].copy()
     broken.positions[3, 0] = np.nan
     results = relax_many(
-        [good[0], overlapping, broken, good[1]], sevennet_calculator, batched=batched, progress=False
+        [good[0], overlapping, broken, good[1]], sevennet_calculator, strategy=strategy, progress=False
     )
     assert [r.status for r in results] == ["converged", "failed", "failed", "converged"]
     assert "overlapping" in results[1].error

@@ -130,8 +130,8 @@ def finetune_mace(
     foundation_model = Path(foundation_model).expanduser().resolve()
     if not foundation_model.is_file():
         raise ModelWeightsNotFoundError(
-            f"MACE foundation model {foundation_model} not found; download it on a machine with "
-            "internet access and copy it there (see docs/finetune-mace.md)"
+            f"MACE foundation model file {foundation_model} does not exist; download it on a machine "
+            "with internet access and copy it to that path (see docs/finetune-mace.md)"
         )
 
     out_dir = Path(out_dir).expanduser().resolve()
@@ -139,7 +139,8 @@ def finetune_mace(
     train = load_labelled_structures(train_file)
     if valid_file is None and batch_size > int(0.9 * len(train)):
         raise ValueError(
-            f"batch_size {batch_size} exceeds the ~90% of {len(train)} training structures mace trains on"
+            f"batch_size {batch_size} exceeds 90% of the {len(train)} training structures "
+            "(mace holds 10% out for validation when no valid_file is given)"
         )
     if valid_file is not None and batch_size > len(train):
         raise ValueError(f"batch_size {batch_size} exceeds the {len(train)} training structures")
