@@ -1,0 +1,165 @@
+"""Read labelled structures from an extended-XYZ file through the HEO filter.
+
+Labels are found under the first present key of :data:`ENERGY_KEYS` (``atoms.info``,
+total energy in eV), :data:`FORCES_KEYS` (``atoms.arrays``, eV/Å) and
+:data:`STRESS_KEYS` (``atoms.info``, eV/Å^3 in ASE's sign convention, Voigt-6, 9 values or
+3x3), or in the calculator ASE attaches for plain ``energy``/``forces``/``stress`` keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from dataset_builder.elements import element_counts, reduced_formula
+from dataset_builder.errors import SourceError
+from dataset_builder.heo_filter import DropReason, HEOFilter
+from dataset_builder.records import SOURCE_DATABASES, StructureTable, source_database
+from dataset_builder.scan import ScanResult
+
+if TYPE_CHECKING:
+    from ase import Atoms
+
+logger = logging.getLogger(__name__)
+
+ENERGY_KEYS: Final[tuple[str, ...]] = ("REF_energy", "DFT_energy", "energy", "dft_energy", "total_energy")
+FORCES_KEYS: Final[tuple[str, ...]] = ("REF_forces", "DFT_forces", "forces", "dft_forces")
+STRESS_KEYS: Final[tuple[str, ...]] = ("REF_stress", "DFT_stress", "stress", "dft_stress")
+
+
+def _calc_result(atoms: Atoms, name: str) -> Any:
+    results = getattr(atoms.calc, "results", None) or {}
+    return results.get(name)
+
+
+def _label(atoms: Atoms, keys: tuple[str, ...], store: str, calc_name: str) -> Any:
+    """First of ``keys`` found in ``atoms.info``/``atoms.arrays``, else the calculator's result."""
+    mapping = atoms.info if store == "info" else atoms.arrays
+    for key in keys:
+        if key in mapping:
+            return mapping[key]
+    if calc_name in keys:
+        return _calc_result(atoms, calc_name)
+    return None
+
+
+def scan_extxyz(
+    path: str | os.PathLike,
+    *,
+    heo_filter: HEOFilter,
+    energy_key: str | None = None,
+    forces_key: str | None = None,
+    progress: bool = True,
+) -> ScanResult:
+    """Select the HEOs of an extended-XYZ file.
+
+    Args:
+        path: the ``.extxyz``/``.xyz`` file.
+        heo_filter: the filter settings.
+        energy_key: ``atoms.info`` key of the total energy (eV); None detects one of
+            :data:`ENERGY_KEYS`.
+        forces_key: ``atoms.arrays`` key of the forces (eV/Å, (n_atoms, 3)); None detects
+            one of :data:`FORCES_KEYS`.
+        progress: show a tqdm bar.
+
+    Returns:
+        The kept structures and the drop counts. ``immutable_id`` is ``info["immutable_id"]``
+        or ``<file stem>-<index>``; ``functional`` is ``info["functional"]`` or ``unknown``.
+
+    Raises:
+        SourceError: the file cannot be parsed, or no structure carries the labels.
+    """
+    from ase.io import iread
+    from tqdm.auto import tqdm
+
+    path = Path(path)
+    energy_keys = (energy_key,) if energy_key else ENERGY_KEYS
+    forces_keys = (forces_key,) if forces_key else FORCES_KEYS
+    dropped: Counter[str] = Counter()
+    rows: list[dict[str, Any]] = []
+    n_scanned = n_candidates = 0
+    first_keys: tuple[list[str], list[str]] | None = None
+    try:
+        for index, atoms in enumerate(
+            tqdm(
+                iread(path, index=":", format="extxyz"),
+                desc="reading",
+                unit="structures",
+                disable=not progress,
+            )
+        ):
+            n_scanned += 1
+            if first_keys is None:
+                first_keys = (sorted(atoms.info), sorted(atoms.arrays))
+            symbols = atoms.get_chemical_symbols()
+            functional = atoms.info.get("functional")
+            reason = heo_filter.reject_reason(symbols, functional)
+            if reason is not None:
+                dropped[reason.value] += 1
+                continue
+            n_candidates += 1
+            energy = _label(atoms, energy_keys, "info", "energy")
+            forces = _label(atoms, forces_keys, "arrays", "forces")
+            if forces is None:
+                dropped[DropReason.MISSING_FORCES.value] += 1
+                continue
+            forces = np.asarray(forces, dtype=np.float64)
+            if forces.shape != (len(atoms), 3):
+                dropped[DropReason.FORCES_SITE_MISMATCH.value] += 1
+                continue
+            if energy is None:
+                dropped[DropReason.MISSING_ENERGY.value] += 1
+                continue
+            energy = float(energy)
+            cell = np.array(atoms.cell[:], dtype=np.float64)
+            if not (np.isfinite(energy) and np.isfinite(forces).all() and np.isfinite(atoms.positions).all()):
+                dropped[DropReason.NON_FINITE.value] += 1
+                continue
+            if not np.isfinite(cell).all():
+                dropped[DropReason.NON_FINITE.value] += 1
+                continue
+            stress = _label(atoms, STRESS_KEYS, "info", "stress")
+            if stress is not None:
+                stress = np.asarray(stress, dtype=np.float64)
+                if stress.shape not in {(6,), (9,), (3, 3)} or not np.isfinite(stress).all():
+                    stress = None
+            immutable_id = str(atoms.info.get("immutable_id", f"{path.stem}-{index}"))
+            source = str(atoms.info.get("source", ""))
+            rows.append(
+                {
+                    "numbers": atoms.numbers,
+                    "positions": atoms.positions,
+                    "forces": forces,
+                    "cell": cell,
+                    "pbc": atoms.pbc,
+                    "energy": energy,
+                    "stress": stress,
+                    "immutable_id": immutable_id,
+                    "source_db": source if source in SOURCE_DATABASES else source_database(immutable_id),
+                    "functional": str(functional) if functional else "unknown",
+                    "formula": reduced_formula(element_counts(symbols)),
+                }
+            )
+    except (OSError, ValueError, IndexError, KeyError) as error:  # ase's extxyz parser raises these
+        raise SourceError(f"cannot read {path} as extended XYZ: {error}") from error
+    if n_scanned == 0:
+        raise SourceError(f"{path} holds no structures; is it an extended-XYZ file?")
+    if not rows and n_candidates:
+        info_keys, array_keys = (", ".join(keys) for keys in first_keys or ([], []))
+        if dropped[DropReason.MISSING_FORCES.value] == n_candidates:
+            raise SourceError(
+                f"no structure in {path} has forces (looked for array keys {', '.join(forces_keys)}); "
+                f"the first structure has arrays [{array_keys}]; pass --forces-key"
+            )
+        if dropped[DropReason.MISSING_ENERGY.value] == n_candidates:
+            raise SourceError(
+                f"no structure in {path} has an energy (looked for info keys {', '.join(energy_keys)}); "
+                f"the first structure has info keys [{info_keys}]; pass --energy-key"
+            )
+    logger.info("read %d structures from %s, kept %d", n_scanned, path, len(rows))
+    return ScanResult(table=StructureTable.from_rows(rows), n_scanned=n_scanned, dropped=dropped)

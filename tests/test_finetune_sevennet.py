@@ -1,0 +1,70 @@
+"""SevenNet finetuning through sevenn's own trainer, on a few real HEO structures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.io import read, write
+
+from heo_calc import get_calculator
+from heo_calc.cli import main
+from heo_calc.finetune.data import TrainingDataError
+from heo_calc.finetune.runner import finetune
+from heo_calc.finetune.sevennet import latest_checkpoint
+
+
+@pytest.fixture(scope="module")
+def few_structures(dev_data_path, tmp_path_factory):
+    """Eight small (<= 10 atoms) real structures (DFT_ keys, as in ../shared/data), written to extxyz."""
+    small = [atoms for atoms in read(dev_data_path, index=":") if len(atoms) <= 10][:8]
+    assert len(small) == 8
+    path = tmp_path_factory.mktemp("sevennet-data") / "few.extxyz"
+    write(path, small)
+    return path
+
+
+@pytest.fixture(scope="module")
+def finetuned(few_structures, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sevennet-ft")
+    model = finetune(base="sevennet-0", train=few_structures, valid=None, out_dir=out, epochs=1, lr=1e-4, batch_size=2)
+    return out, model
+
+
+def test_one_epoch_writes_a_loadable_slim_model(finetuned, few_structures):
+    out, model = finetuned
+    assert model == out / "finetuned.pth" and model.is_file()
+    assert model.stat().st_size < (out / "train" / "checkpoint_best.pth").stat().st_size
+    assert "Epoch 1/1" in (out / "train" / "log.sevenn").read_text()
+    calculator = get_calculator(f"sevennet:{model}", device="cpu")
+    atoms = read(few_structures, index=0)
+    atoms.calc = calculator
+    assert np.isfinite(atoms.get_forces()).all()
+
+
+def test_resume_continues_from_the_last_checkpoint(finetuned, few_structures):
+    out, _ = finetuned
+    finetune(base="sevennet-0", train=few_structures, valid=None, out_dir=out, epochs=2, lr=1e-4, batch_size=2, resume=True)
+    # sevenn keeps the first log and numbers later ones (log0.sevenn, ...)
+    logs = "".join(path.read_text() for path in (out / "train").glob("log*.sevenn"))
+    assert "Epoch 2/2" in logs
+    assert "Epoch 1/2" not in logs
+    assert latest_checkpoint(out / "train").name == "checkpoint_2.pth"
+
+
+def test_resume_without_checkpoint_is_a_clear_error(few_structures, tmp_path):
+    with pytest.raises(TrainingDataError, match="holds no checkpoint"):
+        finetune(base="sevennet-0", train=few_structures, valid=None, out_dir=tmp_path, epochs=1, resume=True)
+
+
+def test_training_data_without_forces_is_refused(dev_data_path, tmp_path, capsys):
+    atoms = read(dev_data_path, index=0)
+    del atoms.arrays["DFT_forces"]
+    write(tmp_path / "no-forces.extxyz", atoms)
+    args = ["finetune", "--base", "sevennet-0", "--train", str(tmp_path / "no-forces.extxyz"), "--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    assert "has no forces" in capsys.readouterr().err
+
+
+def test_replay_is_refused_for_sevennet(few_structures, tmp_path):
+    with pytest.raises(ValueError, match="SevenNet bases support naive only"):
+        finetune(base="sevennet-0", train=few_structures, valid=None, out_dir=tmp_path, method="replay")
