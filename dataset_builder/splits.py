@@ -22,8 +22,13 @@ def assign_splits_by_formula(
 ) -> list[str]:
     """Assign each structure to ``train``, ``valid`` or ``test`` by its formula.
 
+    Formulas are first brought to one canonical form (pymatgen's
+    ``Composition(formula).reduced_formula``), so the assignment does not depend on how a
+    source writes them: LeMat-Bulk's alphabetical ``CoCuMgNiO5Zn`` and pymatgen's
+    ``MgCoNiCuZnO5`` land in the same group and the same split.
+
     Args:
-        formulas: one reduced formula per structure (e.g. ``"MgCoNiCuZnO5"``).
+        formulas: one formula per structure (any order of elements, any multiple).
         fractions: target fractions of *structures* in train, valid and test; they
             must be non-negative and sum to 1.
         seed: seed of the shuffle of the unique formulas; the same inputs and seed
@@ -39,9 +44,14 @@ def assign_splits_by_formula(
         raise ValueError(f"fractions must sum to 1, got {fractions!r} (sum {fractions_array.sum():g})")
     if len(formulas) == 0:
         return []
-    unique_formulas, inverse, counts = np.unique(
-        np.asarray(formulas, dtype=str), return_inverse=True, return_counts=True
+    from pymatgen.core import Composition
+
+    written, written_inverse = np.unique(np.asarray(formulas, dtype=str), return_inverse=True)
+    canonical = np.array([Composition(formula).reduced_formula for formula in written], dtype=str)
+    unique_formulas, canonical_inverse, counts = np.unique(
+        canonical[written_inverse], return_inverse=True, return_counts=True
     )
+    inverse = canonical_inverse
     order = np.random.default_rng(seed).permutation(len(unique_formulas))
     # Walk the shuffled formulas and fill each split up to its share of structures;
     # whole formula groups move together, so the fractions are met approximately.
