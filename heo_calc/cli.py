@@ -127,6 +127,33 @@ def _command_demo(args: argparse.Namespace) -> int:
     return 0 if result.status != "failed" else 1
 
 
+def _command_evaluate(args: argparse.Namespace) -> int:
+    import os
+
+    import pandas as pd
+
+    from heo_calc.evaluation import evaluate_calculator, format_summary_table, format_worst
+    from heo_calc.finetune.data import load_labelled_structures
+
+    data = Path(args.data)
+    is_hdf5 = data.suffix in {".h5", ".hdf5"}
+    structures = load_labelled_structures(data, split=args.split if is_hdf5 else None)
+    fit = load_labelled_structures(data, split=args.fit_split) if is_hdf5 and args.fit_split else None
+    summaries, tables = {}, []
+    for name in args.calc.split(","):
+        table, summaries[name] = evaluate_calculator(name, structures, fit_structures=fit, device=args.device)
+        tables.append(table)
+    print(f"{len(structures)} structures of {data}" + (f" (split {args.split})" if is_hdf5 else ""))
+    print(format_summary_table(summaries))
+    print(format_worst(summaries))
+    if args.out:
+        out = Path(args.out)
+        temporary = out.with_name(out.name + ".tmp")
+        pd.concat(tables).to_csv(temporary, index=False)
+        os.replace(temporary, out)
+    return 0
+
+
 def _command_finetune(args: argparse.Namespace) -> int:
     from heo_calc.finetune.runner import finetune
 
@@ -145,6 +172,8 @@ def _command_finetune(args: argparse.Namespace) -> int:
         resume=args.resume,
         energy_key=args.energy_key,
         forces_key=args.forces_key,
+        lr_decay_per_epoch=args.lr_decay,
+        force_loss_weight=args.force_weight,
     )
     print(f"finetuned model written to {model_path}")
     return 0
@@ -206,6 +235,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     demo.set_defaults(handler=_command_demo)
 
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="energy and force errors of calculators against DFT labels",
+        description="Force RMSE/MAE (meV/Å, per Cartesian component) and energy RMSE/MAE/median "
+        "(meV/atom), raw and after a per-element linear reference fitted on --fit-split.",
+    )
+    evaluate.add_argument("--calc", required=True, help="comma-separated calculator names")
+    evaluate.add_argument(
+        "--data", required=True, help="heo.h5 from heo-dataset, or an extxyz file with labels"
+    )
+    evaluate.add_argument("--split", default="test", help="split of an .h5 to evaluate (default: test)")
+    evaluate.add_argument(
+        "--fit-split", default="train", help="split of an .h5 the reference is fitted on (default: train)"
+    )
+    evaluate.add_argument("--out", help="write the per-structure table as CSV")
+    evaluate.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    evaluate.set_defaults(handler=_command_evaluate)
+
     finetune = commands.add_parser(
         "finetune",
         help="finetune a foundation model on HEO data with the backend's own trainer",
@@ -236,6 +283,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     finetune.add_argument("--epochs", type=int, default=5, help="epochs (default: 5)")
     finetune.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
+    finetune.add_argument(
+        "--lr-decay", type=float, default=0.75, help="SevenNet: lr factor per epoch (default: 0.75)"
+    )
+    finetune.add_argument(
+        "--force-weight",
+        type=float,
+        default=0.3,
+        help="SevenNet: force loss weight against per-atom energy (default: 0.3; MACE uses its own weights)",
+    )
     finetune.add_argument("--batch-size", type=int, default=4, help="structures per batch (default: 4)")
     finetune.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     finetune.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
