@@ -3,7 +3,7 @@
 Forces are checked against central finite differences of the energy (step h = 0.01 Å)
 on six components, stress against ``calculate_numerical_stress`` (strain d = 1e-3).
 Tolerances: float64 models (tiny MACE) 1e-4 eV/Å and 1e-6 eV/Å^3; float32 models
-(SevenNet-0, CHGNet) 1e-2 eV/Å and 2e-4 eV/Å^3 (~0.03 GPa), set by float32 round-off
+(SevenNet-0, heo-ft, CHGNet) 1e-2 eV/Å and 2e-4 eV/Å^3 (~0.03 GPa), set by float32 round-off
 of total energies near -400 eV divided by the finite-difference step.
 """
 
@@ -21,6 +21,7 @@ BACKENDS = {
     # name: (force tolerance eV/Å, stress tolerance eV/Å^3)
     "tiny-mace": (1e-4, 1e-6),
     "sevennet-0": (1e-2, 2e-4),
+    "heo-ft": (1e-2, 2e-4),
     "chgnet": (1e-2, 2e-4),
 }
 
