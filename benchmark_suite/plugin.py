@@ -1,1 +1,355 @@
-"""pytest plugin entry point (``pytest11``); the options and tasks are added by the benchmark issue."""
+"""pytest plugin (``pytest11`` entry point ``heo_benchmark``): benchmark calculators on HEO tasks.
+
+``pytest benchmark_suite --calc sevennet-0,chgnet --heo-dataset heo.h5 --heo-report out/``
+
+This module is imported by every pytest run of the project, so it imports nothing heavy
+at module level and does nothing unless ``--calc`` is given: heo_calc, torch and pandas
+are imported inside the hooks and fixtures that need them.
+
+* Options (group ``heo-benchmark``): ``--calc``, ``--heo-dataset``, ``--reference-calc``,
+  ``--profile``, ``--heo-report`` and a few ``--heo-*`` tuning options. ``--calc``,
+  ``--profile`` and ``--reference-calc`` also exist as ``--heo-calc``, ``--heo-profile``
+  and ``--heo-reference-calc`` (the only spelling left if another plugin owns the short one).
+* Every test that uses the ``heo_calc_name`` fixture is parametrized over ``--calc``; an
+  unknown name is a usage error listing the registered names; a calculator that cannot be
+  loaded here (e.g. ``mace-mp0`` without its weights offline) skips its tests with the
+  reason and the fix while the others run.
+* Results: each task writes its rows to a part file in a rows directory; the controller
+  process merges them at session finish into ``--heo-report DIR`` (CSV, JSON, markdown,
+  PNG) and prints the summary table. Under pytest-xdist (``-n``) the controller creates
+  the rows directory and passes it to the workers, so the report is written once, by the
+  controller.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from benchmark_suite.session import BenchmarkSession
+
+SESSION_KEY = pytest.StashKey["BenchmarkSession | None"]()
+OWNS_ROWS_KEY = pytest.StashKey[bool]()
+MARKDOWN_KEY = pytest.StashKey[str]()
+PATHS_KEY = pytest.StashKey[dict]()
+
+NO_CALC_REASON = (
+    "no calculators given: run `pytest benchmark_suite --calc NAME[,NAME...]` "
+    "(`heo-calc list` prints the registered names)"
+)
+NO_DATASET_REASON = (
+    "no --heo-dataset given: the dataset tasks need labelled HEO structures "
+    "(`--heo-dataset heo.h5` from `heo-dataset build`, or an extxyz file such as "
+    "../shared/data/heo_lemat_dev.extxyz)"
+)
+
+
+def _add(group: pytest.OptionGroup, names: tuple[str, ...], **kwargs: Any) -> None:
+    """Add an option; if another plugin already owns a spelling, keep only the ``--heo-`` one."""
+    try:
+        group.addoption(*names, **kwargs)
+    except ValueError:
+        group.addoption(*[n for n in names if n.startswith("--heo-")], **kwargs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("heo-benchmark", "HEO benchmark suite (pytest benchmark_suite --calc ...)")
+    _add(
+        group,
+        ("--calc", "--heo-calc"),
+        dest="heo_calc",
+        action="append",
+        default=[],
+        metavar="NAMES",
+        help="comma-separated calculator names from heo_calc's registry (or mace:PATH, sevennet:PATH); "
+        "every benchmark task runs for each. Repeatable.",
+    )
+    group.addoption(
+        "--heo-dataset",
+        dest="heo_dataset",
+        default=None,
+        metavar="PATH",
+        help="labelled HEO data: a heo-dataset .h5 file (its test split is used) or an extxyz file "
+        "with DFT_/REF_ energy and forces (split by formula, seed 0, 80/10/10). Without it the "
+        "accuracy and rattle-relax tasks skip.",
+    )
+    _add(
+        group,
+        ("--reference-calc", "--heo-reference-calc"),
+        dest="heo_reference_calc",
+        default=None,
+        metavar="NAME",
+        help="calculator that evaluates every final substitution structure, a common energy yardstick "
+        "(default: none).",
+    )
+    _add(
+        group,
+        ("--profile", "--heo-profile"),
+        dest="heo_profile",
+        default="quick",
+        choices=("quick", "full"),
+        help="quick (default; minutes on a laptop CPU) or full (the real benchmark).",
+    )
+    group.addoption(
+        "--heo-report",
+        dest="heo_report",
+        default=None,
+        metavar="DIR",
+        help="write rows.csv, rows.json, summary.json, summary.md and PNG plots here at the end.",
+    )
+    group.addoption(
+        "--heo-rattle-sigma",
+        dest="heo_rattle_sigma",
+        type=float,
+        default=None,
+        metavar="Å",
+        help="standard deviation of the rattle in Å (default 0.05).",
+    )
+    group.addoption(
+        "--heo-seeds",
+        dest="heo_seeds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="substitution seeds 0..N-1 per lattice and arrangement (default: quick 1, full 3).",
+    )
+    group.addoption(
+        "--heo-fmax",
+        dest="heo_fmax",
+        type=float,
+        default=None,
+        metavar="eV/Å",
+        help="relaxation threshold (default: quick 0.05, full 0.02).",
+    )
+    group.addoption(
+        "--heo-max-steps",
+        dest="heo_max_steps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="optimizer steps per relaxation (default: quick 200, full 1000).",
+    )
+    group.addoption(
+        "--heo-sqs",
+        dest="heo_sqs",
+        default="swap",
+        choices=("swap", "sqsgenerator"),
+        help="SQS search: swap (default, built in, deterministic) or sqsgenerator (needs the package).",
+    )
+    group.addoption(
+        "--heo-device",
+        dest="heo_device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="device for every calculator (default auto: GPU if visible).",
+    )
+
+
+def _split_names(values: list[str]) -> list[str]:
+    names: list[str] = []
+    for value in values:
+        for name in value.split(","):
+            if name.strip() and name.strip() not in names:
+                names.append(name.strip())
+    return names
+
+
+def _check_names(names: list[str], option: str) -> None:
+    from heo_calc.registry import PATH_SCHEMES, calculator_names
+
+    registered = calculator_names()
+    unknown = [n for n in names if n not in registered and n.partition(":")[0] not in PATH_SCHEMES]
+    if unknown:
+        raise pytest.UsageError(
+            f"{option}: unknown calculator name(s) {', '.join(repr(n) for n in unknown)}. "
+            f"Available: {', '.join(registered)} (and {', '.join(f'{s}:PATH' for s in PATH_SCHEMES)} "
+            "for local model files)."
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "heo_benchmark: a task of the HEO benchmark suite (benchmark_suite/)")
+    config.stash[SESSION_KEY] = None
+    names = _split_names(config.getoption("heo_calc", default=[]) or [])
+    if not names:
+        return
+    from benchmark_suite.profiles import PROFILES
+    from benchmark_suite.session import BenchmarkOptions, BenchmarkSession
+
+    _check_names(names, "--calc")
+    reference = config.getoption("heo_reference_calc")
+    if reference:
+        _check_names([reference], "--reference-calc")
+    dataset = config.getoption("heo_dataset")
+    if dataset is not None and not Path(dataset).is_file():
+        raise pytest.UsageError(f"--heo-dataset: {dataset} is not a file")
+    seeds = config.getoption("heo_seeds")
+    sigma = config.getoption("heo_rattle_sigma")
+    if sigma is not None and sigma < 0:
+        raise pytest.UsageError(f"--heo-rattle-sigma must be >= 0 Å, got {sigma}")
+    profile = PROFILES[config.getoption("heo_profile")].with_overrides(
+        rattle_sigma=sigma,
+        substitution_seeds=tuple(range(seeds)) if seeds is not None else None,
+        fmax=config.getoption("heo_fmax"),
+        max_steps=config.getoption("heo_max_steps"),
+    )
+    report = config.getoption("heo_report")
+    options = BenchmarkOptions(
+        calculators=tuple(names),
+        dataset=Path(dataset).resolve() if dataset else None,
+        reference_calc=reference,
+        profile=profile,
+        report_dir=Path(report).resolve() if report else None,
+        device=config.getoption("heo_device"),
+        sqs_method=config.getoption("heo_sqs"),
+    )
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and "heo_rows_dir" in workerinput:
+        rows_dir, worker_id, owns = Path(workerinput["heo_rows_dir"]), str(workerinput["workerid"]), False
+    else:
+        rows_dir, worker_id, owns = Path(tempfile.mkdtemp(prefix="heo-benchmark-rows-")), "main", True
+    config.stash[SESSION_KEY] = BenchmarkSession(options, rows_dir, worker_id)
+    config.stash[OWNS_ROWS_KEY] = owns
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: hand the controller's rows directory to each worker."""
+    session = node.config.stash.get(SESSION_KEY, None)
+    if session is not None:
+        node.workerinput["heo_rows_dir"] = str(session.rows_dir)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is None:
+        return None
+    options = session.options
+    return [
+        f"heo-benchmark: calculators {', '.join(options.calculators)}; profile {options.profile.name}; "
+        f"dataset {options.dataset or 'none'}; reference {options.reference_calc or 'none'}; "
+        f"report {options.report_dir or 'none'}"
+    ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "heo_calc_name" not in metafunc.fixturenames:
+        return
+    session = metafunc.config.stash.get(SESSION_KEY, None)
+    if session is None:
+        metafunc.parametrize(
+            "heo_calc_name",
+            [pytest.param(None, marks=pytest.mark.skip(reason=NO_CALC_REASON))],
+            ids=["no-calc"],
+        )
+        return
+    names = list(session.options.calculators)
+    metafunc.parametrize("heo_calc_name", names, ids=_test_ids(names))
+
+
+def _test_ids(names: list[str]) -> list[str]:
+    """Test ids: the name, with ``SCHEME:PATH`` shortened to ``SCHEME:FILENAME`` where unique."""
+    short = [f"{n.partition(':')[0]}:{Path(n.partition(':')[2]).name}" if ":" in n else n for n in names]
+    return short if len(set(short)) == len(short) else names
+
+
+@pytest.fixture(scope="session")
+def heo_session(request: pytest.FixtureRequest) -> BenchmarkSession:
+    """The benchmark run of this process (options, caches, result writer)."""
+    session = request.config.stash.get(SESSION_KEY, None)
+    if session is None:
+        pytest.skip(NO_CALC_REASON)
+    return session
+
+
+@pytest.fixture
+def heo_calculator(heo_session: BenchmarkSession, heo_calc_name: str):
+    """The calculator under test, loaded once per session; skips with the reason if unavailable."""
+    from benchmark_suite.session import CalculatorUnavailable
+
+    try:
+        return heo_session.calculator(heo_calc_name)
+    except CalculatorUnavailable as error:
+        pytest.skip(str(error))
+
+
+@pytest.fixture(scope="session")
+def heo_dataset(heo_session: BenchmarkSession):
+    """The labelled HEO dataset of ``--heo-dataset``; skips the dataset tasks when not given."""
+    dataset = heo_session.dataset()
+    if dataset is None:
+        pytest.skip(NO_DATASET_REASON)
+    return dataset
+
+
+@pytest.fixture
+def heo_run(request: pytest.FixtureRequest, heo_session: BenchmarkSession):
+    """``heo_run(task, function)``: time ``function`` once (pytest-benchmark) and record its result."""
+    from benchmark_suite.session import flat_numbers
+
+    def run(task: str, function):
+        try:
+            benchmark = request.getfixturevalue("benchmark")
+        except pytest.FixtureLookupError:  # pytest-benchmark not installed: just run it
+            benchmark = None
+        if benchmark is None:
+            result = function()
+        else:
+            benchmark.group = task
+            result = benchmark.pedantic(function, rounds=1, iterations=1)
+            benchmark.extra_info.update(flat_numbers(result.summary))
+        heo_session.record(result)
+        if len(result.rows) and result.n_failed == len(result.rows):
+            import warnings
+
+            warnings.warn(
+                f"{task}: every structure failed for {result.calculator} "
+                f"(first error: {result.rows['error'].iloc[0]})",
+                stacklevel=2,
+            )
+        return result
+
+    return run
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    bench = config.stash.get(SESSION_KEY, None)
+    if bench is None or hasattr(config, "workerinput"):
+        return
+    from benchmark_suite.report import markdown_report, rows_table, write_report
+    from benchmark_suite.session import collect_parts
+
+    try:
+        records, skipped = collect_parts(bench.rows_dir)
+        if not records and not skipped:
+            return
+        options = bench.options
+        context = options.context()
+        if options.report_dir is not None:
+            paths = write_report(
+                options.report_dir, records, calculators=options.calculators, skipped=skipped, context=context
+            )
+            config.stash[PATHS_KEY] = {k: str(v) for k, v in paths.items()}
+        config.stash[MARKDOWN_KEY] = markdown_report(
+            records, rows_table(records), calculators=options.calculators, skipped=skipped, context=context
+        )
+    finally:
+        if config.stash.get(OWNS_ROWS_KEY, False):
+            shutil.rmtree(bench.rows_dir, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    markdown = config.stash.get(MARKDOWN_KEY, None)
+    if not markdown:
+        return
+    terminalreporter.write_sep("=", "HEO benchmark")
+    terminalreporter.write_line(markdown)
+    paths = config.stash.get(PATHS_KEY, None)
+    if paths:
+        terminalreporter.write_line(f"report written to {Path(paths['summary_md']).parent}")

@@ -26,7 +26,9 @@ def few_structures(dev_data_path, tmp_path_factory):
 @pytest.fixture(scope="module")
 def finetuned(few_structures, tmp_path_factory):
     out = tmp_path_factory.mktemp("sevennet-ft")
-    model = finetune(base="sevennet-0", train=few_structures, valid=None, out_dir=out, epochs=1, lr=1e-4, batch_size=2)
+    model = finetune(
+        base="sevennet-0", train=few_structures, valid=None, out_dir=out, epochs=1, lr=1e-4, batch_size=2
+    )
     return out, model
 
 
@@ -43,7 +45,16 @@ def test_one_epoch_writes_a_loadable_slim_model(finetuned, few_structures):
 
 def test_resume_continues_from_the_last_checkpoint(finetuned, few_structures):
     out, _ = finetuned
-    finetune(base="sevennet-0", train=few_structures, valid=None, out_dir=out, epochs=2, lr=1e-4, batch_size=2, resume=True)
+    finetune(
+        base="sevennet-0",
+        train=few_structures,
+        valid=None,
+        out_dir=out,
+        epochs=2,
+        lr=1e-4,
+        batch_size=2,
+        resume=True,
+    )
     # sevenn keeps the first log and numbers later ones (log0.sevenn, ...)
     logs = "".join(path.read_text() for path in (out / "train").glob("log*.sevenn"))
     assert "Epoch 2/2" in logs
@@ -60,7 +71,15 @@ def test_training_data_without_forces_is_refused(dev_data_path, tmp_path, capsys
     atoms = read(dev_data_path, index=0)
     del atoms.arrays["DFT_forces"]
     write(tmp_path / "no-forces.extxyz", atoms)
-    args = ["finetune", "--base", "sevennet-0", "--train", str(tmp_path / "no-forces.extxyz"), "--out", str(tmp_path / "o")]
+    args = [
+        "finetune",
+        "--base",
+        "sevennet-0",
+        "--train",
+        str(tmp_path / "no-forces.extxyz"),
+        "--out",
+        str(tmp_path / "o"),
+    ]
     assert main(args) == 2
     assert "has no forces" in capsys.readouterr().err
 

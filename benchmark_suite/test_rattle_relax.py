@@ -1,0 +1,39 @@
+"""Task 2: rattle DFT-relaxed test structures and relax them back (in distribution)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.heo_benchmark
+
+
+def test_rattle_relax(heo_calc_name, heo_calculator, heo_dataset, heo_session, heo_run):
+    from benchmark_suite.data import relaxed_references
+    from benchmark_suite.tasks import run_rattle_relax
+
+    profile = heo_session.options.profile
+    references = relaxed_references(
+        heo_dataset,
+        n=profile.rattle_n_structures,
+        max_force_threshold=profile.relaxed_max_force,
+        min_atoms=profile.rattle_min_atoms,
+        max_atoms=profile.rattle_max_atoms,
+    )
+    if not references:
+        pytest.skip(
+            f"no test-split structure of {heo_dataset.path} with max |F| < {profile.relaxed_max_force} eV/Å "
+            f"and <= {profile.rattle_max_atoms} atoms"
+        )
+    result = heo_run(
+        "rattle_relax",
+        lambda: run_rattle_relax(
+            heo_calculator,
+            heo_calc_name,
+            references,
+            sigma=profile.rattle_sigma,
+            fmax=profile.fmax,
+            max_steps=profile.max_steps,
+            symprec=profile.symprec,
+        ),
+    )
+    assert len(result.rows) == len(references)
