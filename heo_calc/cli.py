@@ -174,6 +174,7 @@ def _command_finetune(args: argparse.Namespace) -> int:
         forces_key=args.forces_key,
         lr_decay_per_epoch=args.lr_decay,
         force_loss_weight=args.force_weight,
+        drop_energy_outliers=args.drop_energy_outliers,
     )
     print(f"finetuned model written to {model_path}")
     return 0
@@ -291,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.3,
         help="SevenNet: force loss weight against per-atom energy (default: 0.3; MACE uses its own weights)",
+    )
+    finetune.add_argument(
+        "--drop-energy-outliers",
+        type=float,
+        metavar="EV_PER_ATOM",
+        help="drop training structures whose DFT energy differs from SevenNet-0's by more than this (eV/atom); "
+        "listed in OUT/data/dropped_outliers.json (default: keep all)",
     )
     finetune.add_argument("--batch-size", type=int, default=4, help="structures per batch (default: 4)")
     finetune.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")

@@ -87,3 +87,26 @@ def test_training_data_without_forces_is_refused(dev_data_path, tmp_path, capsys
 def test_replay_is_refused_for_sevennet(few_structures, tmp_path):
     with pytest.raises(ValueError, match="SevenNet bases support naive only"):
         finetune(base="sevennet-0", train=few_structures, valid=None, out_dir=tmp_path, method="replay")
+
+
+def test_energy_outliers_are_dropped_from_training_only(few_structures, tmp_path):
+    import json
+
+    from heo_calc.finetune.runner import prepare_training_files
+
+    train_file, valid_file = prepare_training_files(
+        few_structures, few_structures, tmp_path, seed=1, drop_energy_outliers=0.005
+    )
+    record = json.loads((tmp_path / "data" / "dropped_outliers.json").read_text())
+    kept = read(train_file, index=":")
+    assert record["dropped"] and kept  # the 5 meV/atom threshold splits these eight
+    assert len(kept) + len(record["dropped"]) == 8
+    assert len(read(valid_file, index=":")) == 8
+    calculator = get_calculator("sevennet-0", device="cpu")
+    originals = read(few_structures, index=":")
+    for row in record["dropped"]:
+        atoms = originals[row["index"]].copy()
+        atoms.calc = calculator
+        error = (atoms.get_potential_energy() - originals[row["index"]].info["DFT_energy"]) / len(atoms)
+        assert abs(error) > 0.005
+        assert error == pytest.approx(row["energy_error_eV_per_atom"], abs=1e-6)

@@ -22,6 +22,8 @@ def prepare_training_files(
     seed: int,
     energy_key: str | None = None,
     forces_key: str | None = None,
+    drop_energy_outliers: float | None = None,
+    outlier_model: str = "sevennet-0",
 ) -> tuple[Path, Path]:
     """Write ``train.extxyz`` and ``valid.extxyz`` (REF_ keys) into ``out_dir``.
 
@@ -46,6 +48,13 @@ def prepare_training_files(
         splits = assign_splits_by_formula(formulas, fractions=(0.9, 0.1, 0.0), seed=seed)
         valid_structures = [a for a, s in zip(train_structures, splits) if s == "valid"]
         train_structures = [a for a, s in zip(train_structures, splits) if s == "train"]
+    if drop_energy_outliers is not None:
+        train_structures = drop_label_outliers(
+            train_structures,
+            threshold=drop_energy_outliers,
+            model=outlier_model,
+            record=out_dir / "data" / "dropped_outliers.json",
+        )
     if not train_structures or not valid_structures:
         raise TrainingDataError(
             f"need at least one training and one validation structure, got {len(train_structures)} and "
@@ -56,6 +65,55 @@ def prepare_training_files(
         write_training_extxyz(train_structures, out_dir / "data" / "train.extxyz"),
         write_training_extxyz(valid_structures, out_dir / "data" / "valid.extxyz"),
     )
+
+
+def drop_label_outliers(structures: list, *, threshold: float, model: str, record: Path) -> list:
+    """Drop training structures whose DFT energy disagrees with ``model`` by more than ``threshold`` eV/atom.
+
+    Heavy-tailed energy errors on HEO data come mostly from a few compositions whose DFT
+    settings differ between source databases (../shared/SCIENCE.md); fitted with an MSE
+    loss they pull every other energy away. The dropped ids and errors are written to
+    ``record`` (JSON) so the selection can be audited. Validation and test sets are never
+    filtered.
+    """
+    import json
+
+    import numpy as np
+
+    from heo_calc.registry import get_calculator
+
+    calculator = get_calculator(model, device="cpu")
+    kept, dropped = [], []
+    for index, atoms in enumerate(structures):
+        evaluated = atoms.copy()
+        evaluated.calc = calculator
+        error = (evaluated.get_potential_energy() - atoms.info["REF_energy"]) / len(atoms)
+        if np.isfinite(error) and abs(error) <= threshold:
+            kept.append(atoms)
+        else:
+            label = atoms.info.get("immutable_id", f"train-{index}")
+            dropped.append(
+                {
+                    "index": index,
+                    "id": str(label),
+                    "formula": atoms.get_chemical_formula(),
+                    "energy_error_eV_per_atom": float(error),
+                }
+            )
+    logger.info(
+        "dropped %d of %d training structures with |E_%s - E_DFT| > %g eV/atom",
+        len(dropped),
+        len(structures),
+        model,
+        threshold,
+    )
+    record.parent.mkdir(parents=True, exist_ok=True)
+    temporary = record.with_name(record.name + ".tmp")
+    temporary.write_text(
+        json.dumps({"model": model, "threshold_eV_per_atom": threshold, "dropped": dropped}, indent=2)
+    )
+    os.replace(temporary, record)
+    return kept
 
 
 def finetune(
@@ -76,6 +134,7 @@ def finetune(
     forces_key: str | None = None,
     lr_decay_per_epoch: float = 0.75,
     force_loss_weight: float = 0.3,
+    drop_energy_outliers: float | None = None,
 ) -> Path:
     """Finetune ``base`` on HEO data; return the path of the finetuned model file.
 
