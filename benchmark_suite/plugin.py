@@ -142,6 +142,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="SQS search: swap (default, built in, deterministic) or sqsgenerator (needs the package).",
     )
     group.addoption(
+        "--heo-relax-engine",
+        dest="heo_relax_engine",
+        choices=["fast", "sequential"],
+        default="fast",
+        help="relaxation engine: heo_calc's fast engine (worker processes on CPU, batched on GPU; default) "
+        "or the plain sequential ASE loop, for comparison.",
+    )
+    group.addoption(
         "--heo-device",
         dest="heo_device",
         default="auto",
@@ -207,6 +215,7 @@ def pytest_configure(config: pytest.Config) -> None:
         report_dir=Path(report).resolve() if report else None,
         device=config.getoption("heo_device"),
         sqs_method=config.getoption("heo_sqs"),
+        relax_engine=config.getoption("heo_relax_engine"),
     )
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and "heo_rows_dir" in workerinput:

@@ -45,6 +45,7 @@ class BenchmarkOptions:
     report_dir: Path | None
     device: str = "auto"
     sqs_method: str = "swap"
+    relax_engine: str = "fast"
 
     def context(self) -> dict[str, Any]:
         """What the report records about the run."""
@@ -58,6 +59,7 @@ class BenchmarkOptions:
             "rattle_sigma": self.profile.rattle_sigma,
             "substitution_seeds": list(self.profile.substitution_seeds),
             "sqs_method": self.sqs_method,
+            "relax_engine": self.relax_engine,
             "worst_k": self.profile.worst_k,
         }
 

@@ -157,6 +157,19 @@ def run_accuracy(
 # ---------------------------------------------------------------------------------------
 
 
+def _engine_arguments(calculator: Calculator, calculator_name: str, engine: str) -> dict[str, Any]:
+    """``calculator`` and ``batched`` keyword arguments for :func:`heo_calc.relax_many`.
+
+    The fast engine gets the registry name, so on a CPU it can build the model in worker
+    processes; ``sequential`` is the plain one-at-a-time ASE loop with the loaded calculator.
+    """
+    if engine == "fast":
+        return {"calculator": calculator_name, "batched": True}
+    if engine == "sequential":
+        return {"calculator": calculator, "batched": False}
+    raise ValueError(f"unknown relax engine {engine!r}; choose fast or sequential")
+
+
 def rattle(atoms: Atoms, sigma: float, seed: int) -> Atoms:
     """A copy with Gaussian displacements of standard deviation ``sigma`` (Å) per component."""
     rattled = atoms.copy()
@@ -173,6 +186,7 @@ def run_rattle_relax(
     seed: int = 0,
     fmax: float = 0.05,
     max_steps: int = 200,
+    engine: str = "fast",
     symprec: float = 1e-2,
 ) -> TaskResult:
     """Rattle DFT-relaxed supercells, relax them with the model, compare with the DFT structure.
@@ -195,7 +209,13 @@ def run_rattle_relax(
 
     task_started = time.perf_counter()
     started = [rattle(atoms, sigma, seed + index) for index, atoms in enumerate(references)]
-    results = relax_many(started, calculator, fmax=fmax, max_steps=max_steps, progress=False)
+    results = relax_many(
+        started,
+        **_engine_arguments(calculator, calculator_name, engine),
+        fmax=fmax,
+        max_steps=max_steps,
+        progress=False,
+    )
     rows = []
     for reference, initial, result in zip(references, started, results):
         e_dft_geometry, error_ref = _energy(calculator, reference)
@@ -283,6 +303,7 @@ def run_substitution(
     *,
     fmax: float = 0.05,
     max_steps: int = 200,
+    engine: str = "fast",
     reference_calculator: Calculator | None = None,
     reference_name: str | None = None,
 ) -> TaskResult:
@@ -305,7 +326,11 @@ def run_substitution(
 
     task_started = time.perf_counter()
     results = relax_many(
-        [item.atoms for item in generated], calculator, fmax=fmax, max_steps=max_steps, progress=False
+        [item.atoms for item in generated],
+        **_engine_arguments(calculator, calculator_name, engine),
+        fmax=fmax,
+        max_steps=max_steps,
+        progress=False,
     )
     rows = []
     for item, result in zip(generated, results):

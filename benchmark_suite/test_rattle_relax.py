@@ -32,6 +32,7 @@ def test_rattle_relax(heo_calc_name, heo_calculator, heo_dataset, heo_session, h
             references,
             sigma=profile.rattle_sigma,
             fmax=profile.fmax,
+            engine=heo_session.options.relax_engine,
             max_steps=profile.max_steps,
             symprec=profile.symprec,
         ),

@@ -20,6 +20,7 @@ def test_substitution(heo_calc_name, heo_calculator, heo_session, heo_run):
             heo_calc_name,
             generated,
             fmax=profile.fmax,
+            engine=heo_session.options.relax_engine,
             max_steps=profile.max_steps,
             reference_calculator=reference_calculator,
             reference_name=reference_name,

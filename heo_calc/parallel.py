@@ -56,21 +56,39 @@ def relax_in_processes(
     device: str = "cpu",
     **options: Any,
 ) -> list[Any]:
-    """Relax ``structures`` in ``workers`` processes; results in input order."""
+    """Relax ``structures`` in ``workers`` processes; results in input order.
+
+    If the pool itself breaks (a worker killed, e.g. out of memory, or work that cannot be
+    sent to a process), the structures without a result are left as ``None`` for the
+    caller to finish another way; a failing *structure* is a failed result, never a
+    broken pool.
+    """
     results: list[Any] = [None] * len(structures)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_initialise_worker,
-        initargs=(calculator_name, device),
-    ) as pool:
-        futures = {
-            pool.submit(_relax_in_worker, atoms, {**options, "name": name, "trajectory": trajectory}): index
-            for index, (atoms, name, trajectory) in enumerate(zip(structures, names, trajectories))
-        }
-        for future in as_completed(futures):
-            index = futures[future]
-            results[index] = future.result()
-            on_result(results[index])
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_initialise_worker,
+            initargs=(calculator_name, device),
+        ) as pool:
+            futures = {
+                pool.submit(
+                    _relax_in_worker, atoms, {**options, "name": name, "trajectory": trajectory}
+                ): index
+                for index, (atoms, name, trajectory) in enumerate(zip(structures, names, trajectories))
+            }
+            for future in as_completed(futures):
+                index = futures[future]
+                results[index] = future.result()
+                on_result(results[index])
+    # BrokenProcessPool, PicklingError (e.g. under pytester's module reloads), OSError: a pool
+    # that cannot start or breaks must not lose the batch.
+    except Exception as error:
+        logger.warning(
+            "worker processes failed (%s: %s); %d structures left for the sequential loop",
+            type(error).__name__,
+            error,
+            sum(result is None for result in results),
+        )
     return results

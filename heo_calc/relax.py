@@ -261,6 +261,17 @@ def relax_many(
                 device=_device_of(calculator),
                 **options,
             )
+            for index, result in enumerate(results):
+                if result is None:  # the pool broke before this one finished
+                    results[index] = _relax_with_calculator(
+                        structures[index],
+                        calculator,
+                        name=names[index],
+                        trajectory=trajectories[index],
+                        check_input=True,
+                        **options,
+                    )
+                    finished(results[index])
         elif chosen == "lockstep":
             from heo_calc.batching import relax_in_lockstep
 

@@ -107,3 +107,16 @@ def test_invalid_arguments_are_rejected(sevennet_calculator):
         relax_many(_small_cells(1), sevennet_calculator, optimizer="newton")
     with pytest.raises(ValueError, match="fmax must be > 0"):
         relax_many(_small_cells(1), sevennet_calculator, fmax=0)
+
+
+def test_a_broken_worker_pool_falls_back_to_the_sequential_loop(monkeypatch, caplog):
+    import heo_calc.parallel
+
+    class BrokenPool:
+        def __init__(self, *args, **kwargs):
+            raise OSError("cannot start processes here")
+
+    monkeypatch.setattr(heo_calc.parallel, "ProcessPoolExecutor", BrokenPool)
+    results = relax_many(_small_cells(2), "sevennet-0", strategy="processes", workers=2, progress=False)
+    assert [r.status for r in results] == ["converged", "converged"]
+    assert "worker processes failed (OSError: cannot start processes here); 2 structures left" in caplog.text
