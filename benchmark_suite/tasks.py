@@ -80,12 +80,9 @@ def run_accuracy(
 ) -> TaskResult:
     """Energy, force (and stress) errors on ``test``; energies also after a per-element reference fit.
 
-    The per-element linear reference (:func:`heo_calc.metrics.reference_corrected_errors`)
-    is fitted on ``fit`` (train/valid structures, formula-disjoint from test) evaluated with the
-    same model; with an empty ``fit`` it is fitted on ``test`` itself (in-sample, noted in
-    the summary as ``reference_fit``). The fit is robust (Huber loss on per-atom residuals,
-    ``huber_delta`` eV/atom; ``None`` for plain least squares), because a few fit
-    structures carry 0.2-0.7 eV/atom errors. A per-element fit carries its own noise (one
+    The numbers come from :func:`heo_calc.evaluation.evaluate_accuracy` (the same code as
+    ``heo-calc evaluate``), with the reference fitted on ``fit`` (train/valid structures,
+    formula-disjoint from test). A per-element fit carries its own noise (one
     parameter per element): read the raw errors for models trained on the same DFT
     reference as the data (SevenNet-0, MACE-MP-0), the fitted ones to compare models whose
     energy references differ (CHGNet's MP2020-corrected energies).
@@ -95,35 +92,18 @@ def run_accuracy(
     ``energy_error_meV``, ``energy_error_corrected_meV`` (meV/atom), ``force_rmse_meV``
     (meV/Å).
     """
+    from heo_calc.evaluation import evaluate_accuracy
+
     started = time.perf_counter()
-    validate = _validator(calculator)
-    table = metrics.evaluate_structures(calculator, test, keep_arrays=True, validate=validate)
-    fit_table = metrics.evaluate_structures(calculator, fit, validate=validate) if len(fit) else None
-    composition, elements = metrics.composition_matrix(list(test) + list(fit))
-    test_composition = composition[: len(test)]
-    if fit_table is not None and np.isfinite(fit_table["energy_pred"]).sum() >= 1:
-        corrected, offsets = metrics.reference_corrected_errors(
-            table["energy_pred"],
-            table["energy_DFT"],
-            test_composition,
-            fit_composition=composition[len(test) :],
-            fit_predicted=fit_table["energy_pred"],
-            fit_reference=fit_table["energy_DFT"],
-            huber_delta=huber_delta,
-        )
-        fit_kind = f"train/valid structures ({int(np.isfinite(fit_table['energy_pred']).sum())})"
-        fit_kind += f", Huber delta {huber_delta} eV/atom" if huber_delta is not None else ", least squares"
-    else:
-        corrected, offsets = metrics.reference_corrected_errors(
-            table["energy_pred"], table["energy_DFT"], test_composition, huber_delta=huber_delta
-        )
-        fit_kind = "in-sample (test structures)"
-        fit_kind += f", Huber delta {huber_delta} eV/atom" if huber_delta is not None else ", least squares"
-    table["energy_error_corrected"] = corrected
-    summary = metrics.accuracy_summary(table, worst_k=worst_k)
-    summary["reference_fit"] = fit_kind
-    summary["reference_offsets_eV"] = {e: float(o) for e, o in zip(elements, offsets)}
-    summary["n_fit"] = len(fit)
+    table, summary = evaluate_accuracy(
+        calculator,
+        test,
+        fit,
+        worst_k=worst_k,
+        huber_delta=huber_delta,
+        keep_arrays=True,
+        validate=_validator(calculator),
+    )
     summary["wall_time_s"] = time.perf_counter() - started
     arrays = {
         "energy_DFT": [],

@@ -9,12 +9,13 @@ differently referenced energies is compared fairly without fitting away its test
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from ase import Atoms
+from ase.calculators.calculator import Calculator
 
 from heo_calc import metrics
 
@@ -24,6 +25,55 @@ logger = logging.getLogger(__name__)
 REFERENCE_FIT_HUBER_DELTA = 0.05
 
 
+def evaluate_accuracy(
+    calculator: Calculator,
+    test: Sequence[Atoms],
+    fit: Sequence[Atoms] = (),
+    *,
+    worst_k: int = 5,
+    huber_delta: float | None = REFERENCE_FIT_HUBER_DELTA,
+    keep_arrays: bool = False,
+    validate: Callable[[Atoms], None] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Energy, force (and stress) errors of ``calculator`` on ``test``, energies also after a reference fit.
+
+    The per-element linear reference (:func:`heo_calc.metrics.reference_corrected_errors`)
+    is fitted on ``fit`` (structures formula-disjoint from ``test``, evaluated with the same
+    model); with an empty ``fit`` it is fitted on ``test`` itself (in-sample, said in the
+    summary's ``reference_fit``). The fit is robust (Huber loss on per-atom residuals,
+    ``huber_delta`` eV/atom; ``None`` for plain least squares), because a few structures of
+    HEO data carry 0.2-0.7 eV/atom errors.
+
+    Returns the per-structure table (:func:`heo_calc.metrics.evaluate_structures` plus
+    ``energy_error_corrected``, eV/atom) and :func:`heo_calc.metrics.accuracy_summary`
+    (meV/atom, meV/Å per component) with ``reference_fit``, ``reference_offsets_eV`` and
+    ``n_fit`` added.
+    """
+    table = metrics.evaluate_structures(calculator, test, keep_arrays=keep_arrays, validate=validate)
+    fit_table = metrics.evaluate_structures(calculator, fit, validate=validate) if len(fit) else None
+    composition, elements = metrics.composition_matrix(list(test) + list(fit))
+    test_composition = composition[: len(test)]
+    fit_kwargs: dict[str, Any] = {}
+    fit_kind = "in-sample (test structures)"
+    if fit_table is not None and np.isfinite(fit_table["energy_pred"]).sum() >= 1:
+        fit_kwargs = {
+            "fit_composition": composition[len(test) :],
+            "fit_predicted": fit_table["energy_pred"],
+            "fit_reference": fit_table["energy_DFT"],
+        }
+        fit_kind = f"{int(np.isfinite(fit_table['energy_pred']).sum())} structures formula-disjoint from test"
+    fit_kind += f", Huber delta {huber_delta} eV/atom" if huber_delta is not None else ", least squares"
+    corrected, offsets = metrics.reference_corrected_errors(
+        table["energy_pred"], table["energy_DFT"], test_composition, huber_delta=huber_delta, **fit_kwargs
+    )
+    table["energy_error_corrected"] = corrected
+    summary = metrics.accuracy_summary(table, worst_k=worst_k)
+    summary["reference_fit"] = fit_kind
+    summary["reference_offsets_eV"] = {e: float(o) for e, o in zip(elements, offsets)}
+    summary["n_fit"] = len(fit)
+    return table, summary
+
+
 def evaluate_calculator(
     name: str,
     structures: Sequence[Atoms],
@@ -31,39 +81,12 @@ def evaluate_calculator(
     fit_structures: Sequence[Atoms] | None = None,
     device: str = "cpu",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Evaluate registry calculator ``name`` on ``structures`` (labels: REF_/DFT_ keys).
-
-    Returns the per-structure table (:func:`heo_calc.metrics.evaluate_structures` plus
-    ``energy_error_corrected``, eV/atom) and :func:`heo_calc.metrics.accuracy_summary`
-    (meV/atom, meV/Å per component). The per-element reference is fitted on
-    ``fit_structures`` (evaluated too) or, without them, on ``structures`` themselves.
-    """
+    """:func:`evaluate_accuracy` of the registry calculator ``name``, with a ``calculator`` column."""
     from heo_calc.registry import get_calculator
 
-    calculator = get_calculator(name, device=device)
-    table = metrics.evaluate_structures(calculator, structures)
-    composition, elements = metrics.composition_matrix(structures)
-    fit_kwargs: dict[str, Any] = {}
-    if fit_structures:
-        fit_table = metrics.evaluate_structures(calculator, fit_structures)
-        fit_composition, _ = metrics.composition_matrix(fit_structures, elements)
-        fit_kwargs = {
-            "fit_composition": fit_composition,
-            "fit_predicted": fit_table["energy_pred"].to_numpy(float),
-            "fit_reference": fit_table["energy_DFT"].to_numpy(float),
-        }
-    # Huber (0.05 eV/atom), as the benchmark suite: the few structures with 0.2-0.7 eV/atom
-    # errors (inconsistent DFT settings) must not set every element's reference.
-    corrected, _ = metrics.reference_corrected_errors(
-        table["energy_pred"].to_numpy(float),
-        table["energy_DFT"].to_numpy(float),
-        composition,
-        huber_delta=REFERENCE_FIT_HUBER_DELTA,
-        **fit_kwargs,
-    )
-    table["energy_error_corrected"] = corrected
+    table, summary = evaluate_accuracy(get_calculator(name, device=device), structures, fit_structures or ())
     table.insert(0, "calculator", name)
-    return table, metrics.accuracy_summary(table)
+    return table, summary
 
 
 def format_summary_table(summaries: dict[str, dict[str, Any]]) -> str:
