@@ -39,7 +39,8 @@ def run_variant(variant: str, calc: str, n: int, fmax: float) -> dict:
         results = relax_many(structures, calc, fmax=fmax, progress=False)
     elapsed = time.perf_counter() - started
     peak_kib = max(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
     )
     return {
         "variant": variant,
@@ -54,7 +55,9 @@ def run_variant(variant: str, calc: str, n: int, fmax: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calc", default="heo-ft,sevennet-0", help="comma-separated registry names")
     parser.add_argument("--n", type=int, default=8, help="number of 64-atom structures (default: 8)")
     parser.add_argument("--fmax", type=float, default=0.05, help="eV/Å (default: 0.05)")
@@ -67,11 +70,24 @@ def main() -> None:
     for calc in args.calc.split(","):
         outcome = {}
         for variant in ("plain", "fast"):
-            command = [sys.executable, __file__, "--variant", variant, "--calc", calc, "--n", str(args.n), "--fmax", str(args.fmax)]
+            command = [
+                sys.executable,
+                __file__,
+                "--variant",
+                variant,
+                "--calc",
+                calc,
+                "--n",
+                str(args.n),
+                "--fmax",
+                str(args.fmax),
+            ]
             completed = subprocess.run(command, capture_output=True, text=True, check=True)
             outcome[variant] = json.loads(completed.stdout.strip().splitlines()[-1])
         plain, fast = outcome["plain"], outcome["fast"]
-        energy_difference = 1000 * np.abs(np.array(fast["energy_per_atom"]) - np.array(plain["energy_per_atom"]))
+        energy_difference = 1000 * np.abs(
+            np.array(fast["energy_per_atom"]) - np.array(plain["energy_per_atom"])
+        )
         rows.append(
             f"| {calc} | {plain['structures_per_minute']:.2f} | {fast['structures_per_minute']:.2f} | "
             f"**{fast['structures_per_minute'] / plain['structures_per_minute']:.2f}x** | "
@@ -82,9 +98,13 @@ def main() -> None:
         )
         print(rows[-1], flush=True)
     print()
-    print(f"{args.n} rattled (σ = 0.05 Å) 64-atom rock-salt (Mg,Co,Ni,Cu,Zn)O, fmax {args.fmax} eV/Å, FrechetCellFilter")
-    print("| calculator | plain FIRE (structures/min) | fast engine (structures/min) | ratio | median steps plain / fast "
-          "| converged plain / fast | |ΔE| median / max (meV/atom) | peak RSS plain / fast (MiB) |")
+    print(
+        f"{args.n} rattled (σ = 0.05 Å) 64-atom rock-salt (Mg,Co,Ni,Cu,Zn)O, fmax {args.fmax} eV/Å, FrechetCellFilter"
+    )
+    print(
+        "| calculator | plain FIRE (structures/min) | fast engine (structures/min) | ratio | median steps plain / fast "
+        "| converged plain / fast | |ΔE| median / max (meV/atom) | peak RSS plain / fast (MiB) |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(rows))
 
