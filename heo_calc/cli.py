@@ -175,6 +175,7 @@ def _command_finetune(args: argparse.Namespace) -> int:
         lr_decay_per_epoch=args.lr_decay,
         force_loss_weight=args.force_weight,
         drop_energy_outliers=args.drop_energy_outliers,
+        train_shift_scale=args.train_shift_scale,
     )
     print(f"finetuned model written to {model_path}")
     return 0
@@ -299,6 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="EV_PER_ATOM",
         help="drop training structures whose DFT energy differs from SevenNet-0's by more than this (eV/atom); "
         "listed in OUT/data/dropped_outliers.json (default: keep all)",
+    )
+    finetune.add_argument(
+        "--train-shift-scale",
+        action="store_true",
+        help="SevenNet: also train the per-species energy shift and scale (default: keep them as pretrained)",
     )
     finetune.add_argument("--batch-size", type=int, default=4, help="structures per batch (default: 4)")
     finetune.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")

@@ -135,6 +135,7 @@ def finetune(
     lr_decay_per_epoch: float = 0.75,
     force_loss_weight: float = 0.3,
     drop_energy_outliers: float | None = None,
+    train_shift_scale: bool = False,
 ) -> Path:
     """Finetune ``base`` on HEO data; return the path of the finetuned model file.
 
@@ -177,6 +178,7 @@ def finetune(
             resume=resume,
             lr_decay_per_epoch=lr_decay_per_epoch,
             force_loss_weight=force_loss_weight,
+            train_shift_scale=train_shift_scale,
         )
     from heo_calc.backends.mace import resolve_mace_model_file
     from heo_calc.finetune.mace import finetune_mace
@@ -210,6 +212,7 @@ def _finetune_sevennet(
     resume: bool,
     lr_decay_per_epoch: float,
     force_loss_weight: float,
+    train_shift_scale: bool,
 ) -> Path:
     from heo_calc.finetune.sevennet import (
         build_sevennet_config,
@@ -233,6 +236,7 @@ def _finetune_sevennet(
         force_loss_weight=force_loss_weight,
         batch_size=batch_size,
         seed=seed,
+        train_shift_scale=train_shift_scale,
     )
     if resume:
         last = latest_checkpoint(train_dir)
