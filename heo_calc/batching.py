@@ -47,16 +47,22 @@ def sequential_evaluator(calculator: Calculator) -> BatchEvaluator:
 
 def sevennet_evaluator(calculator: Calculator) -> BatchEvaluator:
     """Evaluate structures in one SevenNet model call on a batched graph."""
-    import torch
     from sevenn import _keys as KEY
     from sevenn.atom_graph_data import AtomGraphData
     from sevenn.train.dataload import unlabeled_atoms_to_graph
     from torch_geometric.data import Batch
 
+    from heo_calc.backends._dtype import default_dtype, parameter_dtype
+
     model = calculator.model
     device = calculator.device
+    dtype = parameter_dtype(calculator)
 
     def evaluate(structures: Sequence[Atoms]) -> list[dict[str, Any]]:
+        with default_dtype(dtype):
+            return _evaluate(structures)
+
+    def _evaluate(structures: Sequence[Atoms]) -> list[dict[str, Any]]:
         graphs = [
             AtomGraphData.from_numpy_dict(unlabeled_atoms_to_graph(a, calculator.cutoff)) for a in structures
         ]
@@ -82,7 +88,6 @@ def sevennet_evaluator(calculator: Calculator) -> BatchEvaluator:
             for i in range(len(structures))
         ]
 
-    del torch
     return evaluate
 
 

@@ -114,7 +114,10 @@ def get_calculator(name: str, *, device: str = "auto", dtype: str = "float64", *
         ModelUnavailableError: the backend or its weights cannot be loaded here
             (:class:`~heo_calc.errors.ModelWeightsNotFoundError` for missing weights).
     """
+    from heo_calc.backends._dtype import pin_default_dtype
+
     factory = load_factory(name)
+    previous_default_dtype = _torch_default_dtype()
     try:
         calculator = factory(device=device, dtype=dtype, **kwargs)
     except HEOCalcError:
@@ -123,10 +126,28 @@ def get_calculator(name: str, *, device: str = "auto", dtype: str = "float64", *
         raise ModelUnavailableError(
             f"calculator {name!r} needs a package that is missing: {error}"
         ) from error
+    finally:
+        _restore_torch_default_dtype(previous_default_dtype)
+    pin_default_dtype(calculator)
     from heo_calc.provenance import stamp_provenance
 
     stamp_provenance(calculator, name=name, requested_dtype=dtype)
     return calculator
+
+
+def _torch_default_dtype():
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch.get_default_dtype() if torch is not None else None
+
+
+def _restore_torch_default_dtype(dtype) -> None:
+    # mace-torch sets a process-wide default dtype when it builds a calculator
+    if dtype is not None:
+        import torch
+
+        torch.set_default_dtype(dtype)
 
 
 def calculator_status(name: str) -> CalculatorStatus:

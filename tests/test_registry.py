@@ -111,3 +111,18 @@ def test_third_party_entry_point_is_found_and_used(third_party_distribution, rat
     assert type(calculator).__name__ == "LennardJones"
     assert np.isfinite(atoms.get_forces()).all()
     assert calculator.parameters["heo_calc_name"] == "lj-test"
+
+
+def test_models_of_different_dtypes_work_in_one_process(tiny_mace_file, rattled_heo_64):
+    """A float64 MACE model built first must not break a float32 SevenNet model after it."""
+    import torch
+
+    before = torch.get_default_dtype()
+    mace = get_calculator(f"mace:{tiny_mace_file}", device="cpu", dtype="float64")
+    assert torch.get_default_dtype() == before
+    sevennet = get_calculator("sevennet-0", device="cpu")
+    for calc in (mace, sevennet, mace):
+        atoms = rattled_heo_64.copy()
+        atoms.calc = calc
+        assert np.isfinite(atoms.get_forces()).all()
+    assert torch.get_default_dtype() == before
