@@ -24,18 +24,12 @@ def package_versions() -> dict[str, str]:
 def describe_backend(calculator: Calculator) -> dict[str, Any]:
     """Backend class, model file and dtype of a backend calculator, as far as it tells."""
     backend = f"{type(calculator).__module__}.{type(calculator).__name__}"
-    model_file = None
-    dtype = None
-    if hasattr(calculator, "models"):  # MACECalculator
-        model_file = getattr(calculator, "model_paths", None)
-        model_file = model_file[0] if isinstance(model_file, list | tuple) and model_file else model_file
-        first = calculator.models[0] if calculator.models else None
-        dtype = str(next(first.parameters()).dtype).removeprefix("torch.") if first is not None else None
-    elif hasattr(calculator, "model") and hasattr(calculator.model, "parameters"):
-        try:
-            dtype = str(next(calculator.model.parameters()).dtype).removeprefix("torch.")
-        except StopIteration:
-            dtype = None
+    from heo_calc.backends._dtype import parameter_dtype
+
+    model_file = getattr(calculator, "model_paths", None)  # MACECalculator
+    model_file = model_file[0] if isinstance(model_file, list | tuple) and model_file else model_file
+    dtype = parameter_dtype(calculator)
+    dtype = str(dtype).removeprefix("torch.") if dtype is not None else None
     return {"backend": backend, "model_file": str(model_file) if model_file else None, "dtype": dtype}
 
 

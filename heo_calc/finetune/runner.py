@@ -80,22 +80,21 @@ def drop_label_outliers(structures: list, *, threshold: float, model: str, recor
 
     import numpy as np
 
+    from heo_calc.metrics import evaluate_structures
     from heo_calc.registry import get_calculator
 
-    calculator = get_calculator(model, device="cpu")
+    errors = evaluate_structures(get_calculator(model, device="cpu"), structures)["energy_error"].to_numpy(
+        float
+    )
     kept, dropped = [], []
-    for index, atoms in enumerate(structures):
-        evaluated = atoms.copy()
-        evaluated.calc = calculator
-        error = (evaluated.get_potential_energy() - atoms.info["REF_energy"]) / len(atoms)
+    for index, (atoms, error) in enumerate(zip(structures, errors)):
         if np.isfinite(error) and abs(error) <= threshold:
             kept.append(atoms)
-        else:
-            label = atoms.info.get("immutable_id", f"train-{index}")
+        else:  # NaN: the model failed on it, so it cannot vouch for the label either
             dropped.append(
                 {
                     "index": index,
-                    "id": str(label),
+                    "id": str(atoms.info.get("immutable_id", f"train-{index}")),
                     "formula": atoms.get_chemical_formula(),
                     "energy_error_eV_per_atom": float(error),
                 }
