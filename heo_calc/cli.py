@@ -10,6 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
+from heo_calc.atomic import atomic_output
+
 logger = logging.getLogger(__name__)
 
 
@@ -54,7 +56,6 @@ def _read_structures(paths: list[str]):
 
 def _command_relax(args: argparse.Namespace) -> int:
     import json
-    import os
 
     from ase.io import write
 
@@ -96,13 +97,13 @@ def _command_relax(args: argparse.Namespace) -> int:
         )
         if result.status != "failed":
             final = out_dir / f"{index:04d}-{result.name}.extxyz"
-            temporary = final.with_name(final.name + ".tmp")
-            write(temporary, result.atoms, format="extxyz")
-            os.replace(temporary, final)
+            with atomic_output(final) as temporary:
+                write(temporary, result.atoms, format="extxyz")
     summary = out_dir / "summary.json"
-    temporary = summary.with_name(summary.name + ".tmp")
-    temporary.write_text(json.dumps({"calculator": args.calc, "fmax": args.fmax, "results": rows}, indent=2))
-    os.replace(temporary, summary)
+    with atomic_output(summary) as temporary:
+        temporary.write_text(
+            json.dumps({"calculator": args.calc, "fmax": args.fmax, "results": rows}, indent=2)
+        )
     n_failed = sum(result.status == "failed" for result in results)
     n_converged = sum(result.converged for result in results)
     print(f"{n_converged}/{len(results)} converged, {n_failed} failed; results in {out_dir}")
@@ -128,7 +129,6 @@ def _command_demo(args: argparse.Namespace) -> int:
 
 
 def _command_evaluate(args: argparse.Namespace) -> int:
-    import os
 
     import pandas as pd
 
@@ -148,9 +148,8 @@ def _command_evaluate(args: argparse.Namespace) -> int:
     print(format_worst(summaries))
     if args.out:
         out = Path(args.out)
-        temporary = out.with_name(out.name + ".tmp")
-        pd.concat(tables).to_csv(temporary, index=False)
-        os.replace(temporary, out)
+        with atomic_output(out) as temporary:
+            pd.concat(tables).to_csv(temporary, index=False)
     return 0
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from heo_calc.atomic import atomic_output
+
 #: Keys (info, arrays) mace-torch reads by default; every training file we write uses them.
 TRAINING_ENERGY_KEY = "REF_energy"
 TRAINING_FORCES_KEY = "REF_forces"
@@ -91,7 +93,6 @@ def write_training_extxyz(structures: Sequence[Atoms], path: str | os.PathLike) 
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    ase_write(temporary, list(structures), format="extxyz")
-    os.replace(temporary, path)
+    with atomic_output(path) as temporary:
+        ase_write(temporary, list(structures), format="extxyz")
     return path

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
+from heo_calc.atomic import atomic_output
 from heo_calc.finetune.data import TrainingDataError, load_labelled_structures, write_training_extxyz
 
 logger = logging.getLogger(__name__)
@@ -107,11 +108,10 @@ def drop_label_outliers(structures: list, *, threshold: float, model: str, recor
         threshold,
     )
     record.parent.mkdir(parents=True, exist_ok=True)
-    temporary = record.with_name(record.name + ".tmp")
-    temporary.write_text(
-        json.dumps({"model": model, "threshold_eV_per_atom": threshold, "dropped": dropped}, indent=2)
-    )
-    os.replace(temporary, record)
+    with atomic_output(record) as temporary:
+        temporary.write_text(
+            json.dumps({"model": model, "threshold_eV_per_atom": threshold, "dropped": dropped}, indent=2)
+        )
     return kept
 
 

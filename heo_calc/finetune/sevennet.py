@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from heo_calc.atomic import atomic_output
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +98,8 @@ def build_sevennet_config(
 def write_config(config: dict[str, Any], path: Path) -> Path:
     """Write a YAML config atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(yaml.safe_dump(config, sort_keys=False))
-    os.replace(temporary, path)
+    with atomic_output(path) as temporary:
+        temporary.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
@@ -149,9 +149,8 @@ def export_checkpoint(checkpoint: Path, destination: Path) -> Path:
         if key not in {"optimizer_state_dict", "scheduler_state_dict"}
     }
     destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = destination.with_name(destination.name + ".tmp")
-    torch.save(slim, temporary)
-    os.replace(temporary, destination)
+    with atomic_output(destination) as temporary:
+        torch.save(slim, temporary)
     return destination
 
 
