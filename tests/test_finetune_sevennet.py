@@ -110,3 +110,48 @@ def test_energy_outliers_are_dropped_from_training_only(few_structures, tmp_path
         error = (atoms.get_potential_energy() - originals[row["index"]].info["DFT_energy"]) / len(atoms)
         assert abs(error) > 0.005
         assert error == pytest.approx(row["energy_error_eV_per_atom"], abs=1e-6)
+
+
+def test_cli_with_relative_paths_drops_outliers_and_trains(few_structures, tmp_path, monkeypatch):
+    """The command as the model card runs it: relative --out, --drop-energy-outliers applied."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "finetune",
+        "--base",
+        "sevennet-0",
+        "--train",
+        str(few_structures),
+        "--valid",
+        str(few_structures),
+    ]
+    args += ["--out", "run", "--epochs", "1", "--lr", "1e-4", "--batch-size", "2"]
+    assert main([*args, "--drop-energy-outliers", "0.005"]) == 0
+    record = json.loads((tmp_path / "run" / "data" / "dropped_outliers.json").read_text())
+    assert record["dropped"]
+    assert len(read(tmp_path / "run" / "data" / "train.extxyz", index=":")) == 8 - len(record["dropped"])
+    assert "Epoch 1/1" in (tmp_path / "run" / "train" / "log.sevenn").read_text()
+    assert get_calculator("sevennet:run/finetuned.pth", device="cpu") is not None
+
+
+def test_a_checkpoint_base_keeps_its_own_architecture(tmp_path):
+    """Continuing from a .pth (e.g. stage 2 from stage 1) reads the model block from the file."""
+    from pathlib import Path
+
+    import sevenn
+
+    from heo_calc.finetune.sevennet import build_sevennet_config
+
+    l3i5_file = (
+        Path(sevenn.__file__).parent / "pretrained_potentials" / "SevenNet_l3i5" / "checkpoint_l3i5.pth"
+    )
+    common = dict(train_file=tmp_path / "t.extxyz", valid_file=None, epochs=1, lr=1e-4)
+    common |= dict(lr_decay_per_epoch=1.0, force_loss_weight=0.1, batch_size=2, seed=1)
+    from_file = build_sevennet_config(base=str(l3i5_file), **common)
+    assert from_file["model"]["lmax"] == 3
+    assert from_file["model"] == build_sevennet_config(base="sevennet-l3i5", **common)["model"]
+    assert build_sevennet_config(base="sevennet-0", **common)["model"]["lmax"] == 2
+    assert from_file["train"]["continue"]["checkpoint"] == str(l3i5_file.resolve())
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        build_sevennet_config(base=str(tmp_path / "missing.pth"), **common)

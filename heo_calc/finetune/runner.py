@@ -145,7 +145,8 @@ def finetune(
     """
     from heo_calc.finetune.sevennet import SEVENNET_FOUNDATIONS
 
-    out_dir = Path(out_dir)
+    # Absolute, because the backends' trainers run with the output directory as cwd.
+    out_dir = Path(out_dir).resolve()
     if not Path(train).is_file():
         raise FileNotFoundError(f"training data {train} does not exist")
     if epochs < 1:
@@ -163,6 +164,7 @@ def finetune(
         seed=seed,
         energy_key=energy_key,
         forces_key=forces_key,
+        drop_energy_outliers=drop_energy_outliers,
     )
     if is_sevennet:
         return _finetune_sevennet(

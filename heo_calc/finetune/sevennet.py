@@ -43,11 +43,18 @@ def build_sevennet_config(
     """
     import sevenn
 
-    checkpoint = SEVENNET_FOUNDATIONS.get(base, base)
-    preset_name = "sevennet-l3i5.yaml" if "l3i5" in checkpoint.lower() else "fine_tune.yaml"
-    preset_path = Path(sevenn.__file__).parent / "presets" / preset_name
-    preset = yaml.safe_load(preset_path.read_text())
-    model = dict(preset["model"])
+    # sevenn runs in the output directory, so a checkpoint path must be absolute.
+    checkpoint = SEVENNET_FOUNDATIONS.get(base) or str(Path(base).resolve())
+    presets = {
+        name: yaml.safe_load((Path(sevenn.__file__).parent / "presets" / name).read_text())["model"]
+        for name in ("fine_tune.yaml", "sevennet-l3i5.yaml")
+    }
+    model = dict(presets["sevennet-l3i5.yaml" if base == "sevennet-l3i5" else "fine_tune.yaml"])
+    if base not in SEVENNET_FOUNDATIONS:
+        # A checkpoint of an earlier finetune: its own architecture, whichever base it came from.
+        saved = _checkpoint_config(Path(checkpoint))
+        model_keys = set(presets["fine_tune.yaml"]) | set(presets["sevennet-l3i5.yaml"])
+        model.update({key: saved[key] for key in model_keys if key in saved})
     model["chemical_species"] = "auto"
     # By default the per-species shift and scale stay as pretrained (sevenn's preset): with
     # Adam at lr 1e-3 they drift by per cents per epoch.
@@ -93,6 +100,33 @@ def build_sevennet_config(
     else:
         data["data_divide_ratio"] = 0.1
     return {"model": model, "train": train, "data": data}
+
+
+def _checkpoint_config(path: Path) -> dict[str, Any]:
+    """The model configuration stored in a sevenn checkpoint."""
+    import numpy as np
+    import torch
+
+    from heo_calc.backends.sevennet import import_sevenn_calculator
+
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"base checkpoint {path} does not exist; pass sevennet-0, sevennet-l3i5 or a .pth file"
+        )
+    import_sevenn_calculator()  # allows the one extra global (slice) sevenn checkpoints pickle
+    # sevenn's own pretrained checkpoints also pickle numpy arrays in their config: allow
+    # exactly the numpy globals they need, only for this load.
+    # (numpy 2 moved numpy.core to numpy._core; the pickles name the old path.)
+    reconstruct = (np._core.multiarray._reconstruct, "numpy.core.multiarray._reconstruct")
+    numpy_globals = [
+        np.ndarray,
+        np.dtype,
+        reconstruct,
+        type(np.dtype(np.float32)),
+        type(np.dtype(np.float64)),
+    ]
+    with torch.serialization.safe_globals(numpy_globals):
+        return dict(torch.load(path, map_location="cpu", weights_only=True)["config"])
 
 
 def write_config(config: dict[str, Any], path: Path) -> Path:
