@@ -224,10 +224,27 @@ def relax_many(
     if fmax <= 0 or max_steps < 0:
         raise ValueError(f"fmax must be > 0 eV/Å and max_steps >= 0, got fmax={fmax}, max_steps={max_steps}")
     calculator_name = calculator if isinstance(calculator, str) else None
-    if isinstance(calculator, str):
-        from heo_calc.registry import get_calculator
+    if calculator_name is not None:
+        from heo_calc.backends._common import resolve_device
+        from heo_calc.registry import load_factory
 
-        calculator = get_calculator(calculator)
+        factory = load_factory(calculator_name)  # unknown names fail here, before any work
+        check_available = getattr(factory, "check_available", None)
+        if check_available is not None:
+            check_available()  # missing weights fail here too, with the registry's message
+        device = resolve_device("auto")
+    else:
+        device = _device_of(calculator)
+    built: list[Calculator] = [] if calculator_name is not None else [calculator]
+
+    def the_calculator() -> Calculator:
+        # Built on first need: the process path builds its models in the workers only.
+        if not built:
+            from heo_calc.registry import get_calculator
+
+            built.append(get_calculator(calculator_name, device=device))
+        return built[0]
+
     names = [_structure_name(atoms, index) for index, atoms in enumerate(structures)]
     trajectories: list[Path | None] = [None] * len(structures)
     if trajectory_dir is not None:
@@ -245,7 +262,7 @@ def relax_many(
             on_result(result)
 
     try:
-        chosen = _choose_strategy(strategy, batched, calculator, calculator_name, len(structures), workers)
+        chosen = _choose_strategy(strategy, batched, device, calculator_name, len(structures), workers)
         logger.info("relaxing %d structures: %s", len(structures), chosen)
         if chosen == "processes":
             from heo_calc.parallel import default_worker_count, relax_in_processes
@@ -258,14 +275,14 @@ def relax_many(
                 trajectories=trajectories,
                 on_result=finished,
                 workers=workers or default_worker_count(),
-                device=_device_of(calculator),
+                device=device,
                 **options,
             )
             for index, result in enumerate(results):
                 if result is None:  # the pool broke before this one finished
                     results[index] = _relax_with_calculator(
                         structures[index],
-                        calculator,
+                        the_calculator(),
                         name=names[index],
                         trajectory=trajectories[index],
                         check_input=True,
@@ -277,7 +294,7 @@ def relax_many(
 
             results = relax_in_lockstep(
                 structures,
-                calculator,
+                the_calculator(),
                 names=names,
                 trajectories=trajectories,
                 on_result=finished,
@@ -288,7 +305,7 @@ def relax_many(
             results = []
             for atoms, name, trajectory in zip(structures, names, trajectories):
                 result = _relax_with_calculator(
-                    atoms, calculator, name=name, trajectory=trajectory, check_input=True, **options
+                    atoms, the_calculator(), name=name, trajectory=trajectory, check_input=True, **options
                 )
                 finished(result)
                 results.append(result)
@@ -305,7 +322,7 @@ def _device_of(calculator: Calculator) -> str:
 def _choose_strategy(
     strategy: Strategy,
     batched: bool,
-    calculator: Calculator,
+    device: str,
     calculator_name: str | None,
     n_structures: int,
     workers: int | None,
@@ -318,7 +335,7 @@ def _choose_strategy(
         )
     if strategy != "auto":
         return strategy
-    if _device_of(calculator) == "cuda":
+    if device == "cuda":
         return "lockstep"
     from heo_calc.parallel import default_worker_count
 
