@@ -120,3 +120,44 @@ def test_a_broken_worker_pool_falls_back_to_the_sequential_loop(monkeypatch, cap
     results = relax_many(_small_cells(2), "sevennet-0", strategy="processes", workers=2, progress=False)
     assert [r.status for r in results] == ["converged", "converged"]
     assert "worker processes failed (OSError: cannot start processes here); 2 structures left" in caplog.text
+
+
+class _HarmonicCalculator(Calculator):
+    """E = k/2 Σ|r - r0|² (eV) around fixed sites r0: an exactly known Hessian, k (eV/Å²)."""
+
+    implemented_properties = ["energy", "forces", "stress"]  # noqa: RUF012
+
+    def __init__(self, sites: np.ndarray, stiffness: float):
+        super().__init__()
+        self.sites, self.stiffness = sites, stiffness
+
+    def calculate(self, atoms=None, properties=None, system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        displacement = self.atoms.positions - self.sites
+        self.results = {
+            "energy": 0.5 * self.stiffness * float((displacement**2).sum()),
+            "forces": -self.stiffness * displacement,
+            "stress": np.zeros(6),
+        }
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "bfgs"])
+def test_the_initial_hessian_guess_is_what_the_quasi_newton_optimizers_start_from(optimizer):
+    """With the true curvature equal to the guess, the first quasi-Newton step lands on the minimum."""
+    from heo_calc.relax import INITIAL_HESSIAN_EV_PER_A2
+
+    atoms = rocksalt_heo_supercell(repeat=1, seed=0, rattle=0.0)
+    sites = atoms.positions.copy()
+    atoms.positions += np.random.default_rng(0).normal(scale=0.03, size=sites.shape)
+    exact = _HarmonicCalculator(sites, stiffness=INITIAL_HESSIAN_EV_PER_A2)
+    (result,) = relax_many(
+        [atoms], exact, fmax=1e-6, optimizer=optimizer, relax_cell=False, batched=False, progress=False
+    )
+    assert result.converged and result.n_steps == 1
+    assert np.abs(result.atoms.positions - sites).max() < 1e-9
+    # a stiffer true curvature than the guess takes more steps: the guess matters
+    stiff = _HarmonicCalculator(sites, stiffness=7 * INITIAL_HESSIAN_EV_PER_A2)
+    (slower,) = relax_many(
+        [atoms], stiff, fmax=1e-6, optimizer=optimizer, relax_cell=False, batched=False, progress=False
+    )
+    assert slower.n_steps > 1
