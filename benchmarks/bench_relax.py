@@ -98,8 +98,11 @@ def main() -> None:
         )
         print(rows[-1], flush=True)
     print()
+    from heo_calc.parallel import default_worker_count
+
     print(
-        f"{args.n} rattled (σ = 0.05 Å) 64-atom rock-salt (Mg,Co,Ni,Cu,Zn)O, fmax {args.fmax} eV/Å, FrechetCellFilter"
+        f"{args.n} rattled (σ = 0.05 Å) 64-atom rock-salt (Mg,Co,Ni,Cu,Zn)O, fmax {args.fmax} eV/Å, "
+        f"FrechetCellFilter, {default_worker_count()} usable CPU cores"
     )
     print(
         "| calculator | plain FIRE (structures/min) | fast engine (structures/min) | ratio | median steps plain / fast "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dataset_builder.errors import EmptyDatasetError
 from dataset_builder.hdf5_io import read
+from heo_calc.atomic import atomic_output
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +30,7 @@ def export_extxyz(h5_path: str | os.PathLike, out: str | os.PathLike, *, split: 
     if not structures:
         raise EmptyDatasetError(f"{h5_path} holds no structure in split {split!r}; nothing written")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_output(out) as temporary:
         ase_write(temporary, structures, format="extxyz")
-        os.replace(temporary, out)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
     logger.info("exported %d structures (split %s) to %s", len(structures), split or "all", out)
     return len(structures)

@@ -34,6 +34,7 @@ import numpy as np
 from dataset_builder.errors import DatasetFileError
 from dataset_builder.records import STRING_COLUMNS, StructureTable, stress_to_voigt
 from dataset_builder.splits import SPLIT_NAMES
+from heo_calc.atomic import atomic_output
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -86,8 +87,6 @@ def write(
     import h5py
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     string_type = h5py.string_dtype("utf-8")
     columns: dict[str, np.ndarray] = {
         "structures/offsets": table.offsets,
@@ -101,26 +100,21 @@ def write(
         "atoms/positions": np.asarray(table.positions, dtype=np.float64),
         "atoms/forces": np.asarray(table.forces, dtype=np.float64),
     }
-    try:
-        with h5py.File(temporary, "w") as handle:
-            handle.attrs["schema_version"] = SCHEMA_VERSION
-            handle.attrs["format"] = FILE_FORMAT
-            handle.attrs["n_structures"] = len(table)
-            handle.attrs["n_atoms"] = len(table.numbers)
-            for key, value in (attributes or {}).items():
-                handle.attrs[key] = _attribute_value(value)
-            for name, data in columns.items():
-                compression = {"compression": "gzip", "shuffle": True} if data.size else {}
-                dataset = handle.create_dataset(name, data=data, **compression)
-                dataset.attrs["units"] = _UNITS[name]
-            for name in STRING_COLUMNS:
-                values = np.asarray([str(v) for v in getattr(table, name)], dtype=object)
-                compression = {"compression": "gzip"} if values.size else {}
-                handle.create_dataset(f"structures/{name}", data=values, dtype=string_type, **compression)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    with atomic_output(path) as temporary, h5py.File(temporary, "w") as handle:
+        handle.attrs["schema_version"] = SCHEMA_VERSION
+        handle.attrs["format"] = FILE_FORMAT
+        handle.attrs["n_structures"] = len(table)
+        handle.attrs["n_atoms"] = len(table.numbers)
+        for key, value in (attributes or {}).items():
+            handle.attrs[key] = _attribute_value(value)
+        for name, data in columns.items():
+            compression = {"compression": "gzip", "shuffle": True} if data.size else {}
+            dataset = handle.create_dataset(name, data=data, **compression)
+            dataset.attrs["units"] = _UNITS[name]
+        for name in STRING_COLUMNS:
+            values = np.asarray([str(v) for v in getattr(table, name)], dtype=object)
+            compression = {"compression": "gzip"} if values.size else {}
+            handle.create_dataset(f"structures/{name}", data=values, dtype=string_type, **compression)
     logger.info("wrote %d structures (%d atoms) to %s", len(table), len(table.numbers), path)
     return path
 
