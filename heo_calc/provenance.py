@@ -38,10 +38,10 @@ def stamp_provenance(calculator: Calculator, *, name: str, requested_dtype: str)
     description = describe_backend(calculator)
     if description["model_file"] is None and name.partition(":")[1]:
         description["model_file"] = name.partition(":")[2]
-    if name == "heo-ft":
-        from heo_calc.backends.heo_ft import heo_ft_weights_path
+    from heo_calc.backends.heo_ft import SHIPPED_MODELS, heo_ft_weights_path
 
-        description["model_file"] = str(heo_ft_weights_path())
+    if name in SHIPPED_MODELS:
+        description["model_file"] = str(heo_ft_weights_path(name))
     parameters = getattr(calculator, "parameters", None)
     if parameters is None:
         calculator.parameters = parameters = {}

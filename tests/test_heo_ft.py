@@ -32,15 +32,24 @@ def _force_rmse(calc, structures) -> float:
     return float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
 
 
-def test_heo_ft_ships_with_the_package():
-    assert heo_ft_weights_path().is_file()
-    assert heo_ft_weights_path().stat().st_size < 20 * 2**20
-    metadata = heo_ft_metadata()
-    assert metadata["base_model"] == "SevenNet-0 (11Jul2024)"
+@pytest.mark.parametrize("name", ["heo-ft", "heo-ft-l3i5"])
+def test_finetuned_models_ship_with_the_package(name):
+    assert heo_ft_weights_path(name).is_file()
+    assert heo_ft_weights_path(name).stat().st_size < 20 * 2**20
+    metadata = heo_ft_metadata(name)
+    assert metadata["name"] == name
     assert metadata["split"]["seed"] == 0
+    assert heo_ft_metadata("heo-ft")["base_model"] == "SevenNet-0 (11Jul2024)"
 
 
 def test_default_calculator_is_closer_to_dft_than_its_base(held_out):
     finetuned = _force_rmse(HEOCalculator(device="cpu"), held_out)
-    base = _force_rmse(HEOCalculator("sevennet-0", device="cpu"), held_out)
+    base = _force_rmse(HEOCalculator(heo_ft_metadata("heo-ft")["base_calculator"], device="cpu"), held_out)
     assert finetuned < base
+
+
+def test_the_l3i5_finetune_loads_by_name_and_is_closer_to_dft_than_its_base(held_out):
+    calculator = HEOCalculator("heo-ft-l3i5", device="cpu")
+    assert calculator.parameters["model_file"] == str(heo_ft_weights_path("heo-ft-l3i5"))
+    base = HEOCalculator(heo_ft_metadata("heo-ft-l3i5")["base_calculator"], device="cpu")
+    assert _force_rmse(calculator, held_out[:12]) < _force_rmse(base, held_out[:12])
