@@ -150,15 +150,25 @@ def _restore_torch_default_dtype(dtype) -> None:
         torch.set_default_dtype(dtype)
 
 
+def require_available(name: str) -> CalculatorFactory:
+    """Return the factory of ``name`` after checking, without loading model weights, that it can load.
+
+    Raises what :func:`load_factory` raises, and the factory's own ``check_available``
+    error (e.g. :class:`~heo_calc.errors.ModelWeightsNotFoundError`) where it has one.
+    """
+    factory = load_factory(name)
+    check = getattr(factory, "check_available", None)
+    if check is not None:
+        check()
+    return factory
+
+
 def calculator_status(name: str) -> CalculatorStatus:
     """Whether ``name`` can be loaded here, and why not, without loading model weights."""
     entry_point = _entry_points().get(name)
     provider = entry_point.dist.name if entry_point is not None and entry_point.dist else "heo-relax"
     try:
-        factory = load_factory(name)
-        check = getattr(factory, "check_available", None)
-        if check is not None:
-            check()
+        require_available(name)
     except HEOCalcError as error:
         return CalculatorStatus(name, False, str(error), provider)
     except Exception as error:  # a third-party factory may fail in any way; report, don't crash the listing

@@ -6,6 +6,7 @@ use ASE's :class:`~ase.filters.FrechetCellFilter`; optimizers are ASE's own.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -247,24 +248,15 @@ def relax_many(
     calculator_name = calculator if isinstance(calculator, str) else None
     if calculator_name is not None:
         from heo_calc.backends._common import resolve_device
-        from heo_calc.registry import load_factory
+        from heo_calc.registry import get_calculator, require_available
 
-        factory = load_factory(calculator_name)  # unknown names fail here, before any work
-        check_available = getattr(factory, "check_available", None)
-        if check_available is not None:
-            check_available()  # missing weights fail here too, with the registry's message
+        require_available(calculator_name)  # unknown names and missing weights fail here, before any work
         device = resolve_device("auto")
+        # Built on first need: the process path builds its models in the workers only.
+        the_calculator = functools.cache(lambda: get_calculator(calculator_name, device=device))
     else:
         device = _device_of(calculator)
-    built: list[Calculator] = [] if calculator_name is not None else [calculator]
-
-    def the_calculator() -> Calculator:
-        # Built on first need: the process path builds its models in the workers only.
-        if not built:
-            from heo_calc.registry import get_calculator
-
-            built.append(get_calculator(calculator_name, device=device))
-        return built[0]
+        the_calculator = functools.cache(lambda: calculator)
 
     names = [_structure_name(atoms, index) for index, atoms in enumerate(structures)]
     trajectories: list[Path | None] = [None] * len(structures)
