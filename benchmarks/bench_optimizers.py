@@ -1,6 +1,9 @@
 """Force calls to convergence: FIRE against L-BFGS/BFGS with several initial Hessian guesses.
 
-How :data:`heo_calc.relax.INITIAL_HESSIAN_EV_PER_A2` was chosen. Every relaxation goes
+How :data:`heo_calc.relax.INITIAL_HESSIAN_EV_PER_A2` and the default optimizer were chosen:
+``lbfgs`` (L-BFGS whose initial Hessian is rescaled to the measured curvature every step,
+:class:`heo_calc.optimizers.ScaledLBFGS`) against ``ase-lbfgs`` (ASE's, which keeps the
+guess) and ``bfgs``. Every relaxation goes
 through :func:`heo_calc.relax_many` (sequential, FrechetCellFilter, same fmax), on
 structures of several kinds so that no single lattice decides:
 
@@ -68,7 +71,9 @@ def main() -> None:
     calculator = get_calculator(args.calc)
     structures = _structures(args.data, args.n_data, args.n_rocksalt)
     variants = [("fire", 0.0)] + [
-        (optimizer, float(alpha)) for alpha in args.alphas.split(",") for optimizer in ("lbfgs", "bfgs")
+        (optimizer, float(alpha))
+        for alpha in args.alphas.split(",")
+        for optimizer in ("lbfgs", "ase-lbfgs", "bfgs")
     ]
     steps: dict[str, list[int]] = defaultdict(list)
     energy_vs_fire: dict[str, list[float]] = defaultdict(list)

@@ -207,9 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     relax.add_argument(
         "--optimizer",
-        choices=["lbfgs", "bfgs", "fire"],
+        choices=["lbfgs", "ase-lbfgs", "bfgs", "fire"],
         default="lbfgs",
-        help="ASE optimizer (default: lbfgs)",
+        help="lbfgs: L-BFGS with a rescaled initial Hessian (default, fewest force calls); "
+        "ase-lbfgs: ASE's L-BFGS as it comes; bfgs; fire: ASE's FIRE (the seed project's loop)",
     )
     relax.add_argument("--out", default="relaxed", help="output directory (default: ./relaxed)")
     relax.add_argument("--trajectory", action="store_true", help="write one ASE .traj per structure")

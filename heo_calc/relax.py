@@ -24,12 +24,20 @@ from ase.optimize.optimize import Optimizer
 from ase.units import GPa
 
 from heo_calc.errors import HEOCalcError
+from heo_calc.optimizers import ScaledLBFGS
 from heo_calc.validation import check_structure
 
 logger = logging.getLogger(__name__)
 
-OptimizerName = Literal["fire", "lbfgs", "bfgs"]
-OPTIMIZERS: Final[dict[str, type[Optimizer]]] = {"fire": FIRE, "lbfgs": LBFGS, "bfgs": BFGS}
+OptimizerName = Literal["lbfgs", "ase-lbfgs", "bfgs", "fire"]
+#: ``lbfgs`` is ASE's L-BFGS with the textbook rescaled initial Hessian
+#: (:class:`~heo_calc.optimizers.ScaledLBFGS`); ``ase-lbfgs`` is ASE's as it comes.
+OPTIMIZERS: Final[dict[str, type[Optimizer]]] = {
+    "lbfgs": ScaledLBFGS,
+    "ase-lbfgs": LBFGS,
+    "bfgs": BFGS,
+    "fire": FIRE,
+}
 #: Chosen by measurement (README, "Relaxation speed"): fewest force calls to fmax 0.05 eV/Å.
 DEFAULT_OPTIMIZER: Final = "lbfgs"
 #: Initial Hessian guess of L-BFGS and BFGS: ``alpha`` (eV/Å²), the curvature the optimizer
@@ -42,7 +50,7 @@ DEFAULT_OPTIMIZER: Final = "lbfgs"
 #: cells but slower on the 100-atom perovskite; 7 was worse on three of ten.
 INITIAL_HESSIAN_EV_PER_A2: Final = 15.0
 #: Optimizers that take the initial Hessian guess (as ASE's ``alpha``).
-_QUASI_NEWTON: Final = frozenset({"lbfgs", "bfgs"})
+_QUASI_NEWTON: Final = frozenset({"lbfgs", "ase-lbfgs", "bfgs"})
 
 Status = Literal["converged", "not_converged", "failed"]
 Strategy = Literal["auto", "lockstep", "processes", "sequential"]
@@ -217,9 +225,12 @@ def relax_many(
         max_steps: optimizer steps per structure.
         batched: use the fast engine (``strategy`` says how); ``False`` is the plain
             sequential ASE loop, one structure after another in this process.
-        optimizer: ``"lbfgs"`` (default, fewest force calls measured), ``"bfgs"`` (both with
-            the initial Hessian :data:`INITIAL_HESSIAN_EV_PER_A2`) or ``"fire"`` (ASE's
-            defaults, the seed project's choice).
+        optimizer: ``"lbfgs"`` (default, fewest force calls measured: L-BFGS whose
+            initial Hessian is rescaled to the measured curvature every step,
+            :class:`~heo_calc.optimizers.ScaledLBFGS`), ``"ase-lbfgs"`` (ASE's L-BFGS, which
+            keeps its guess), ``"bfgs"`` (all three start from
+            :data:`INITIAL_HESSIAN_EV_PER_A2`) or ``"fire"`` (ASE's defaults, the seed
+            project's choice).
         relax_cell: relax the cell with FrechetCellFilter (default) or positions only.
         trajectory_dir: write one ASE trajectory per structure here.
         progress: show a tqdm progress bar.
@@ -233,7 +244,8 @@ def relax_many(
             is given by name and there are several cores and structures, else sequential.
         workers: worker processes for ``"processes"`` (default: usable CPU cores).
         initial_hessian: the curvature (eV/Å²) L-BFGS and BFGS assume before their first
-            step (ASE's ``alpha``; ASE's own default is 70). Default
+            step (ASE's ``alpha``; ASE's own default is 70); the default ``lbfgs`` replaces
+            it by the measured curvature from its second step on. Default
             :data:`INITIAL_HESSIAN_EV_PER_A2`, measured on HEO oxides.
 
     Returns:

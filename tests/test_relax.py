@@ -123,11 +123,15 @@ def test_a_broken_worker_pool_falls_back_to_the_sequential_loop(monkeypatch, cap
 
 
 class _HarmonicCalculator(Calculator):
-    """E = k/2 Σ|r - r0|² (eV) around fixed sites r0: an exactly known Hessian, k (eV/Å²)."""
+    """E = ½ Σ k (r - r0)² (eV) around fixed sites r0: an exactly known Hessian.
+
+    ``stiffness`` k (eV/Å²) is one number, or one per atom (shape (N, 1)) or per degree of
+    freedom (shape (N, 3)).
+    """
 
     implemented_properties = ["energy", "forces", "stress"]  # noqa: RUF012
 
-    def __init__(self, sites: np.ndarray, stiffness: float):
+    def __init__(self, sites: np.ndarray, stiffness: float | np.ndarray):
         super().__init__()
         self.sites, self.stiffness = sites, stiffness
 
@@ -135,13 +139,13 @@ class _HarmonicCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         displacement = self.atoms.positions - self.sites
         self.results = {
-            "energy": 0.5 * self.stiffness * float((displacement**2).sum()),
+            "energy": 0.5 * float((self.stiffness * displacement**2).sum()),
             "forces": -self.stiffness * displacement,
             "stress": np.zeros(6),
         }
 
 
-@pytest.mark.parametrize("optimizer", ["lbfgs", "bfgs"])
+@pytest.mark.parametrize("optimizer", ["lbfgs", "ase-lbfgs", "bfgs"])
 def test_the_initial_hessian_guess_is_what_the_quasi_newton_optimizers_start_from(optimizer):
     """With the true curvature equal to the guess, the first quasi-Newton step lands on the minimum."""
     from heo_calc.relax import INITIAL_HESSIAN_EV_PER_A2
@@ -161,3 +165,48 @@ def test_the_initial_hessian_guess_is_what_the_quasi_newton_optimizers_start_fro
         [atoms], stiff, fmax=1e-6, optimizer=optimizer, relax_cell=False, batched=False, progress=False
     )
     assert slower.n_steps > 1
+
+
+def test_the_default_lbfgs_rescales_its_initial_hessian_to_the_measured_curvature():
+    """On a quadratic whose curvatures (30-300 eV/Å² per degree of freedom) are all stiffer
+    than the first-step guess, the rescaled L-BFGS adapts within a few steps; ASE's L-BFGS,
+    which keeps 1/alpha, overshoots step after step."""
+    atoms = rocksalt_heo_supercell(repeat=2, seed=0, rattle=0.0)
+    sites = atoms.positions.copy()
+    atoms.positions += np.random.default_rng(0).normal(scale=0.03, size=sites.shape)
+    stiffness = np.random.default_rng(1).uniform(30, 300, size=sites.shape)
+    steps = {}
+    for optimizer in ("lbfgs", "ase-lbfgs"):
+        (result,) = relax_many(
+            [atoms],
+            _HarmonicCalculator(sites, stiffness),
+            fmax=1e-4,
+            max_steps=200,
+            optimizer=optimizer,
+            relax_cell=False,
+            batched=False,
+            progress=False,
+        )
+        steps[optimizer] = result.n_steps
+        if optimizer == "lbfgs":
+            assert result.converged
+            assert np.abs(result.atoms.positions - sites).max() < 1e-5
+    assert steps["lbfgs"] < 40 < steps["ase-lbfgs"]
+
+
+def test_scaled_lbfgs_uses_the_inverse_curvature_of_its_last_step():
+    """After one step on a harmonic potential of stiffness k, the guess is exactly 1/k."""
+    from ase.optimize import LBFGS
+
+    from heo_calc.optimizers import ScaledLBFGS
+
+    atoms = rocksalt_heo_supercell(repeat=1, seed=0, rattle=0.0)
+    sites = atoms.positions.copy()
+    atoms.positions += np.random.default_rng(0).normal(scale=0.03, size=sites.shape)
+    atoms.calc = _HarmonicCalculator(sites, stiffness=42.0)
+    for optimizer, expected in ((ScaledLBFGS, 1 / 42.0), (LBFGS, 1 / 15.0)):
+        moved = atoms.copy()
+        moved.calc = atoms.calc
+        dynamics = optimizer(moved, alpha=15.0, logfile=None)
+        dynamics.run(fmax=1e-12, steps=2)
+        np.testing.assert_allclose(dynamics.state.H0.diagonal(), expected, rtol=1e-9)
