@@ -106,7 +106,7 @@ def main() -> None:
     print("| optimizer | median steps | total steps | max \\|E - E(FIRE)\\| (meV/atom) |")
     print("| --- | --- | --- | --- |")
     for label, counts in steps.items():
-        print(f"| {label} | {np.median(counts):.0f} | {sum(counts)} | {max(energy_vs_fire[label]):.2f} |")
+        print(f"| {label} | {np.median(counts):g} | {sum(counts)} | {max(energy_vs_fire[label]):.2f} |")
 
 
 if __name__ == "__main__":
