@@ -26,7 +26,10 @@ class ScaledLBFGS(LBFGS):
     ``self.state``).
     """
 
-    def update(self, pos: np.ndarray, forces: np.ndarray, r0: np.ndarray, f0: np.ndarray) -> None:
+    def update(
+        self, pos: np.ndarray, forces: np.ndarray, r0: np.ndarray | None, f0: np.ndarray | None
+    ) -> None:
+        """ASE's history update (``r0``/``f0`` are ``None`` before the first step), then the rescaling."""
         super().update(pos, forces, r0, f0)
         if not self.state.s:
             return
