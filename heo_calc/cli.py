@@ -207,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     relax.add_argument(
         "--optimizer",
+        # Spelled out, not read from heo_calc.relax.OPTIMIZERS: importing the engine (ASE's
+        # optimizers) would cost --help half a second. A test keeps the two lists equal.
         choices=["lbfgs", "ase-lbfgs", "bfgs", "fire"],
         default="lbfgs",
         help="lbfgs: L-BFGS with a rescaled initial Hessian (default, fewest force calls); "

@@ -1,7 +1,8 @@
 """The one relaxation engine: positions and cell of many structures, sequentially or in lock-step batches.
 
 Every command and benchmark relaxes through :func:`relax_many`. Cell degrees of freedom
-use ASE's :class:`~ase.filters.FrechetCellFilter`; optimizers are ASE's own.
+use ASE's :class:`~ase.filters.FrechetCellFilter`; optimizers are ASE's own (the default
+L-BFGS adds only the rescaled initial Hessian, :mod:`heo_calc.optimizers`).
 """
 
 from __future__ import annotations

@@ -86,3 +86,13 @@ def test_finetune_without_training_data_says_so(tmp_path, capsys, base):
         == 2
     )
     assert "training data" in capsys.readouterr().err
+
+
+def test_relax_offers_exactly_the_engines_optimizers():
+    from heo_calc.cli import build_parser
+    from heo_calc.relax import DEFAULT_OPTIMIZER, OPTIMIZERS
+
+    relax = build_parser()._subparsers._group_actions[0].choices["relax"]
+    (optimizer,) = [action for action in relax._actions if action.dest == "optimizer"]
+    assert sorted(optimizer.choices) == sorted(OPTIMIZERS)
+    assert optimizer.default == DEFAULT_OPTIMIZER
