@@ -175,8 +175,23 @@ def _command_finetune(args: argparse.Namespace) -> int:
         force_loss_weight=args.force_weight,
         drop_energy_outliers=args.drop_energy_outliers,
         train_shift_scale=args.train_shift_scale,
+        refit_energy_reference=args.refit_energy_reference,
     )
     print(f"finetuned model written to {model_path}")
+    return 0
+
+
+def _command_refit_energies(args: argparse.Namespace) -> int:
+    from heo_calc.finetune.data import load_labelled_structures
+    from heo_calc.finetune.energy_reference import refit_energy_reference
+
+    data = Path(args.data)
+    is_hdf5 = data.suffix in {".h5", ".hdf5"}
+    structures = load_labelled_structures(data, split=args.split if is_hdf5 else None)
+    offsets = refit_energy_reference(Path(args.model), structures, Path(args.out))
+    shown = ", ".join(f"{element} {offset * 1000:+.1f}" for element, offset in offsets.items())
+    print(f"per-element offsets removed (meV/atom, fitted on {len(structures)} structures): {shown}")
+    print(f"model with the refitted energy reference written to {args.out}")
     return 0
 
 
@@ -318,7 +333,26 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument(
         "--forces-key", help="arrays key of the forces (eV/Å) in extxyz input (default: detected)"
     )
+    finetune.add_argument(
+        "--refit-energy-reference",
+        action="store_true",
+        help="SevenNet: after training, fit the per-element energy reference on the training structures "
+        "and bake it into the model (see refit-energies)",
+    )
     finetune.set_defaults(handler=_command_finetune)
+
+    refit = commands.add_parser(
+        "refit-energies",
+        help="bake a per-element energy reference fitted on training data into a SevenNet model",
+        description="Fit per-element offsets (eV per atom of each element, Huber loss as in `evaluate`'s "
+        "reference fit) of MODEL's energies against DFT on --data, subtract them from the model's "
+        "per-species energy shift and write the result to --out. Forces do not change.",
+    )
+    refit.add_argument("model", help="SevenNet checkpoint (.pth), e.g. OUT/finetuned.pth of `finetune`")
+    refit.add_argument("--data", required=True, help="labelled structures: heo.h5 or extxyz (eV, eV/Å)")
+    refit.add_argument("--split", default="train", help="split of an .h5 to fit on (default: train)")
+    refit.add_argument("--out", required=True, help="output .pth (may equal MODEL; written atomically)")
+    refit.set_defaults(handler=_command_refit_energies)
     return parser
 
 

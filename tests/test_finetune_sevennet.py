@@ -112,8 +112,10 @@ def test_energy_outliers_are_dropped_from_training_only(few_structures, tmp_path
         assert error == pytest.approx(row["energy_error_eV_per_atom"], abs=1e-6)
 
 
-def test_cli_with_relative_paths_drops_outliers_and_trains(few_structures, tmp_path, monkeypatch):
-    """The command as the model card runs it: relative --out, --drop-energy-outliers applied."""
+def test_cli_with_relative_paths_drops_outliers_trains_and_refits_energies(
+    few_structures, tmp_path, monkeypatch
+):
+    """The command as the model card runs it: relative --out, outliers dropped, energy reference refitted."""
     import json
 
     monkeypatch.chdir(tmp_path)
@@ -127,12 +129,15 @@ def test_cli_with_relative_paths_drops_outliers_and_trains(few_structures, tmp_p
         str(few_structures),
     ]
     args += ["--out", "run", "--epochs", "1", "--lr", "1e-4", "--batch-size", "2"]
-    assert main([*args, "--drop-energy-outliers", "0.005"]) == 0
+    assert main([*args, "--drop-energy-outliers", "0.005", "--refit-energy-reference"]) == 0
     record = json.loads((tmp_path / "run" / "data" / "dropped_outliers.json").read_text())
     assert record["dropped"]
     assert len(read(tmp_path / "run" / "data" / "train.extxyz", index=":")) == 8 - len(record["dropped"])
     assert "Epoch 1/1" in (tmp_path / "run" / "train" / "log.sevenn").read_text()
     assert get_calculator("sevennet:run/finetuned.pth", device="cpu") is not None
+    # The energy reference was fitted on the structures trained on (not the dropped ones).
+    reference = json.loads((tmp_path / "run" / "finetuned.energy_reference.json").read_text())
+    assert reference["n_structures"] == 8 - len(record["dropped"])
 
 
 def test_a_checkpoint_base_keeps_its_own_architecture(tmp_path):

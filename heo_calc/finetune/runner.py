@@ -135,6 +135,7 @@ def finetune(
     force_loss_weight: float = 0.3,
     drop_energy_outliers: float | None = None,
     train_shift_scale: bool = False,
+    refit_energy_reference: bool = False,
 ) -> Path:
     """Finetune ``base`` on HEO data; return the path of the finetuned model file.
 
@@ -152,6 +153,10 @@ def finetune(
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     is_sevennet = base in SEVENNET_FOUNDATIONS or base.endswith(".pth")
+    if refit_energy_reference and not is_sevennet:
+        raise ValueError(
+            "--refit-energy-reference works on SevenNet models; mace-torch refits E0s itself (--E0s)"
+        )
     if is_sevennet and method == "replay":
         raise ValueError(
             "--method replay is mace-torch's multihead finetuning; SevenNet bases support naive only"
@@ -180,6 +185,7 @@ def finetune(
             lr_decay_per_epoch=lr_decay_per_epoch,
             force_loss_weight=force_loss_weight,
             train_shift_scale=train_shift_scale,
+            refit_energy_reference=refit_energy_reference,
         )
     from heo_calc.backends.mace import resolve_mace_model_file
     from heo_calc.finetune.mace import finetune_mace
@@ -214,6 +220,7 @@ def _finetune_sevennet(
     lr_decay_per_epoch: float,
     force_loss_weight: float,
     train_shift_scale: bool,
+    refit_energy_reference: bool = False,
 ) -> Path:
     from heo_calc.finetune.sevennet import (
         build_sevennet_config,
@@ -260,5 +267,9 @@ def _finetune_sevennet(
     if not best.is_file():
         raise RuntimeError(f"sevenn finished without writing {best}; see {train_dir / 'log.sevenn'}")
     final = export_checkpoint(best, out_dir / FINAL_SEVENNET_NAME)
+    if refit_energy_reference:
+        from heo_calc.finetune.energy_reference import refit_energy_reference as refit
+
+        refit(final, load_labelled_structures(train_file), final)
     os.utime(final)
     return final

@@ -104,6 +104,11 @@ def build_sevennet_config(
 
 def _checkpoint_config(path: Path) -> dict[str, Any]:
     """The model configuration stored in a sevenn checkpoint."""
+    return dict(load_sevennet_checkpoint(path)["config"])
+
+
+def load_sevennet_checkpoint(path: Path) -> dict[str, Any]:
+    """A sevenn checkpoint (``model_state_dict``, ``config``...) loaded weights-only on the CPU."""
     import numpy as np
     import torch
 
@@ -111,7 +116,8 @@ def _checkpoint_config(path: Path) -> dict[str, Any]:
 
     if not path.is_file():
         raise FileNotFoundError(
-            f"base checkpoint {path} does not exist; pass sevennet-0, sevennet-l3i5 or a .pth file"
+            f"SevenNet checkpoint {path} does not exist; pass an existing .pth file "
+            "(as a finetuning base, sevennet-0 and sevennet-l3i5 work too)"
         )
     import_sevenn_calculator()  # allows the one extra global (slice) sevenn checkpoints pickle
     # sevenn's own pretrained checkpoints also pickle numpy arrays in their config: allow
@@ -126,7 +132,7 @@ def _checkpoint_config(path: Path) -> dict[str, Any]:
         type(np.dtype(np.float64)),
     ]
     with torch.serialization.safe_globals(numpy_globals):
-        return dict(torch.load(path, map_location="cpu", weights_only=True)["config"])
+        return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def write_config(config: dict[str, Any], path: Path) -> Path:
