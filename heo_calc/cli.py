@@ -132,20 +132,31 @@ def _command_evaluate(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from heo_calc.evaluation import evaluate_calculator, format_summary_table, format_worst
+    from heo_calc.evaluation import evaluate_calculator_on_splits, format_summary_table, format_worst
     from heo_calc.finetune.data import load_labelled_structures
 
     data = Path(args.data)
     is_hdf5 = data.suffix in {".h5", ".hdf5"}
-    structures = load_labelled_structures(data, split=args.split if is_hdf5 else None)
+    split_names = [name for name in args.split.split(",") if name] if is_hdf5 else [""]
+    if not split_names:
+        raise _CLIError("--split names no split; pass e.g. --split test or --split valid,test")
+    splits = {name: load_labelled_structures(data, split=name or None) for name in split_names}
     fit = load_labelled_structures(data, split=args.fit_split) if is_hdf5 and args.fit_split else None
-    summaries, tables = {}, []
-    for name in args.calc.split(","):
-        table, summaries[name] = evaluate_calculator(name, structures, fit_structures=fit, device=args.device)
-        tables.append(table)
-    print(f"{len(structures)} structures of {data}" + (f" (split {args.split})" if is_hdf5 else ""))
-    print(format_summary_table(summaries))
-    print(format_worst(summaries))
+    summaries: dict[str, dict] = {name: {} for name in split_names}
+    tables = []
+    for calculator_name in args.calc.split(","):
+        results = evaluate_calculator_on_splits(
+            calculator_name, splits, fit_structures=fit, device=args.device
+        )
+        for split, (table, summary) in results.items():
+            summaries[split][calculator_name] = summary
+            if is_hdf5:
+                table.insert(1, "split", split)
+            tables.append(table)
+    for split in split_names:
+        print(f"{len(splits[split])} structures of {data}" + (f" (split {split})" if is_hdf5 else ""))
+        print(format_summary_table(summaries[split]))
+        print(format_worst(summaries[split]))
     if args.out:
         out = Path(args.out)
         with atomic_output(out) as temporary:
@@ -264,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--data", required=True, help="heo.h5 from heo-dataset, or an extxyz file with labels"
     )
-    evaluate.add_argument("--split", default="test", help="split of an .h5 to evaluate (default: test)")
+    evaluate.add_argument(
+        "--split", default="test", help="split(s) of an .h5 to evaluate, comma-separated (default: test)"
+    )
     evaluate.add_argument(
         "--fit-split", default="train", help="split of an .h5 the reference is fitted on (default: train)"
     )

@@ -9,7 +9,7 @@ differently referenced energies is compared fairly without fitting away its test
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ def evaluate_accuracy(
     huber_delta: float | None = REFERENCE_FIT_HUBER_DELTA,
     keep_arrays: bool = False,
     validate: Callable[[Atoms], None] | None = None,
+    fit_table: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Energy, force (and stress) errors of ``calculator`` on ``test``, energies also after a reference fit.
 
@@ -42,7 +43,9 @@ def evaluate_accuracy(
     model); with an empty ``fit`` it is fitted on ``test`` itself (in-sample, said in the
     summary's ``reference_fit``). The fit is robust (Huber loss on per-atom residuals,
     ``huber_delta`` eV/atom; ``None`` for plain least squares), because a few structures of
-    HEO data carry 0.2-0.7 eV/atom errors.
+    HEO data carry 0.2-0.7 eV/atom errors. ``fit_table``: the same calculator's
+    :func:`heo_calc.metrics.evaluate_structures` table of ``fit``, when already computed
+    (several test sets, one fit set).
 
     Returns the per-structure table (:func:`heo_calc.metrics.evaluate_structures` plus
     ``energy_error_corrected``, eV/atom) and :func:`heo_calc.metrics.accuracy_summary`
@@ -50,7 +53,8 @@ def evaluate_accuracy(
     ``n_fit`` added.
     """
     table = metrics.evaluate_structures(calculator, test, keep_arrays=keep_arrays, validate=validate)
-    fit_table = metrics.evaluate_structures(calculator, fit, validate=validate) if len(fit) else None
+    if fit_table is None and len(fit):
+        fit_table = metrics.evaluate_structures(calculator, fit, validate=validate)
     composition, elements = metrics.composition_matrix(list(test) + list(fit))
     test_composition = composition[: len(test)]
     fit_kwargs: dict[str, Any] = {}
@@ -82,11 +86,33 @@ def evaluate_calculator(
     device: str = "cpu",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """:func:`evaluate_accuracy` of the registry calculator ``name``, with a ``calculator`` column."""
+    return evaluate_calculator_on_splits(
+        name, {"": structures}, fit_structures=fit_structures, device=device
+    )[""]
+
+
+def evaluate_calculator_on_splits(
+    name: str,
+    splits: Mapping[str, Sequence[Atoms]],
+    *,
+    fit_structures: Sequence[Atoms] | None = None,
+    device: str = "cpu",
+) -> dict[str, tuple[pd.DataFrame, dict[str, Any]]]:
+    """:func:`evaluate_calculator` on several sets (e.g. valid and test), the reference fit evaluated once.
+
+    Returns, per key of ``splits``, the per-structure table and the summary.
+    """
     from heo_calc.registry import get_calculator
 
-    table, summary = evaluate_accuracy(get_calculator(name, device=device), structures, fit_structures or ())
-    table.insert(0, "calculator", name)
-    return table, summary
+    calculator = get_calculator(name, device=device)
+    fit = fit_structures or ()
+    fit_table = metrics.evaluate_structures(calculator, fit) if len(fit) else None
+    results = {}
+    for split, structures in splits.items():
+        table, summary = evaluate_accuracy(calculator, structures, fit, fit_table=fit_table)
+        table.insert(0, "calculator", name)
+        results[split] = (table, summary)
+    return results
 
 
 def format_summary_table(summaries: dict[str, dict[str, Any]]) -> str:

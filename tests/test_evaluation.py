@@ -52,3 +52,36 @@ def test_cli_prints_the_table_and_writes_csv(labelled, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| sevennet-0 |" in printed and "worst energy" in printed
     assert len((tmp_path / "t.csv").read_text().splitlines()) == len(labelled) + 1
+
+
+def test_several_splits_share_one_reference_fit_and_match_single_split_runs(dev_data_path, tmp_path, capsys):
+    """`--split valid,test` gives, per split, the numbers a run on that split alone gives."""
+    import pandas as pd
+
+    from dataset_builder.cli import main as dataset_main
+    from heo_calc.finetune.data import load_labelled_structures
+
+    small = [a for a in read(dev_data_path, index=":400") if len(a) <= 12][:40]
+    write(tmp_path / "small.extxyz", small)
+    h5 = tmp_path / "small.h5"
+    assert (
+        dataset_main(["build", "--source", str(tmp_path / "small.extxyz"), "--out", str(h5), "--no-progress"])
+        == 0
+    )
+    capsys.readouterr()
+    args = ["evaluate", "--calc", "sevennet-0", "--data", str(h5), "--device", "cpu"]
+    assert main([*args, "--split", "valid,test", "--out", str(tmp_path / "both.csv")]) == 0
+    printed = capsys.readouterr().out
+    assert "(split valid)" in printed and "(split test)" in printed
+    both = pd.read_csv(tmp_path / "both.csv")
+    assert main([*args, "--split", "test", "--out", str(tmp_path / "test.csv")]) == 0
+    alone = pd.read_csv(tmp_path / "test.csv")
+    test_rows = both[both["split"] == "test"].reset_index(drop=True)
+    n_valid = len(load_labelled_structures(h5, split="valid"))
+    assert len(both) == n_valid + len(alone) and n_valid > 0
+    np.testing.assert_allclose(
+        test_rows["energy_error_corrected"], alone["energy_error_corrected"], atol=1e-9
+    )
+    np.testing.assert_allclose(test_rows["force_rmse"], alone["force_rmse"], atol=1e-9)
+    assert main([*args, "--split", ","]) == 2
+    assert "--split names no split" in capsys.readouterr().err
