@@ -80,8 +80,9 @@ def test_several_splits_share_one_reference_fit_and_match_single_split_runs(dev_
     n_valid = len(load_labelled_structures(h5, split="valid"))
     assert len(both) == n_valid + len(alone) and n_valid > 0
     np.testing.assert_allclose(
-        test_rows["energy_error_corrected"], alone["energy_error_corrected"], atol=1e-9
+        test_rows["energy_error_corrected"], alone["energy_error_corrected"], atol=1e-6
     )
-    np.testing.assert_allclose(test_rows["force_rmse"], alone["force_rmse"], atol=1e-9)
+    # float32 model on two threads: repeated calls agree to ~1e-7 eV/Å, not bit for bit
+    np.testing.assert_allclose(test_rows["force_rmse"], alone["force_rmse"], atol=1e-6)
     assert main([*args, "--split", ","]) == 2
     assert "--split names no split" in capsys.readouterr().err
