@@ -5,7 +5,9 @@ Finetuning moves a model's energies by a roughly constant amount per atom of eac
 measures energies also after a per-element linear reference fitted on the train split
 (:func:`heo_calc.metrics.fit_elemental_offsets`); this module bakes that same fit into the
 checkpoint's per-species energy shift, so the raw energies a user gets are the corrected
-ones. Forces and stresses do not change: a constant per atom has no gradient.
+ones. Forces and stresses do not change: a constant per atom has no gradient. Whether it
+helps depends on the model: check it on a validation split (for the shipped ``heo-ft`` it
+did not, so the shipped models do not carry it; see the model card).
 
 sevenn has no post-training step for this (its ``shift: elemwise_reference_energies``
 fits total energies before training, not a trained model's residuals), hence this module.
