@@ -196,9 +196,7 @@ def _command_refit_energies(args: argparse.Namespace) -> int:
     from heo_calc.finetune.data import load_labelled_structures
     from heo_calc.finetune.energy_reference import refit_energy_reference
 
-    data = Path(args.data)
-    is_hdf5 = data.suffix in {".h5", ".hdf5"}
-    structures = load_labelled_structures(data, split=args.split if is_hdf5 else None)
+    structures = load_labelled_structures(args.data, split=args.split)  # split: .h5 only
     offsets = refit_energy_reference(Path(args.model), structures, Path(args.out))
     shown = ", ".join(f"{element} {offset * 1000:+.1f}" for element, offset in offsets.items())
     print(f"per-element offsets removed (meV/atom, fitted on {len(structures)} structures): {shown}")

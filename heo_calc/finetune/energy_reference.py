@@ -45,14 +45,12 @@ def fit_energy_reference(
     ``E_pred - E_DFT ≈ Σ_e n_e · offset_e`` over ``structures`` (labelled as for
     :func:`heo_calc.metrics.evaluate_structures`), fitted with the Huber loss of the model
     card's reference fit (``huber_delta`` eV/atom). Structures the model fails on are left
-    out of the fit and logged. Elements absent from ``structures`` are not in the result.
+    out of the fit (:func:`~heo_calc.metrics.evaluate_structures` logs each). Elements absent
+    from ``structures`` are not in the result.
     """
     if not structures:
         raise ValueError("no structures to fit the energy reference on; pass the training data")
     table = metrics.evaluate_structures(calculator, structures)
-    failed = table[table["status"] != "ok"]
-    for _, row in failed.iterrows():
-        logger.warning("energy reference fit: left out %s (%s)", row["id"], row["error"])
     differences = (table["energy_pred"] - table["energy_DFT"]).to_numpy(float)
     if not np.isfinite(differences).any():
         raise ValueError("the model gave no finite energy on any structure; cannot fit an energy reference")
@@ -70,7 +68,7 @@ def apply_energy_reference(checkpoint: Path, offsets: Mapping[str, float], desti
     know. The file is written atomically (``destination`` may equal ``checkpoint``).
     """
     import torch
-    from ase.data import atomic_numbers, chemical_symbols
+    from ase.data import atomic_numbers
 
     from heo_calc.errors import UnsupportedElementsError
     from heo_calc.finetune.sevennet import load_sevennet_checkpoint
@@ -98,14 +96,7 @@ def apply_energy_reference(checkpoint: Path, offsets: Mapping[str, float], desti
     destination.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(destination) as temporary:
         torch.save(state, temporary)
-    logger.info(
-        "energy reference applied to %s: %s",
-        destination,
-        ", ".join(
-            f"{e} {o * 1000:+.1f}"
-            for e, o in sorted(offsets.items(), key=lambda i: chemical_symbols.index(i[0]))
-        ),
-    )
+    logger.info("%s: energy shift of %d elements corrected (from %s)", destination, len(offsets), checkpoint)
     return destination
 
 

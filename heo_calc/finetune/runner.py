@@ -220,7 +220,7 @@ def _finetune_sevennet(
     lr_decay_per_epoch: float,
     force_loss_weight: float,
     train_shift_scale: bool,
-    refit_energy_reference: bool = False,
+    refit_energy_reference: bool,
 ) -> Path:
     from heo_calc.finetune.sevennet import (
         build_sevennet_config,
