@@ -1,12 +1,23 @@
-"""Relaxation throughput: the fast engine against the plain sequential ASE FIRE loop.
+"""Relaxation throughput: the engine's strategies against the plain sequential ASE FIRE loop.
 
 Relaxes N rattled (σ = 0.05 Å) 64-atom rock-salt (Mg,Co,Ni,Cu,Zn)O supercells to the same
-fmax with both, for each calculator, in one run, and prints structures per minute, their
-ratio, median steps, the energy difference of the final structures and peak memory.
+fmax with each variant, for each calculator, in one run, and prints structures per minute,
+their ratio to the plain loop, median steps, the energy difference of the final structures
+and peak memory. Variants:
+
+* ``plain``: FIRE, one structure after another, in one process (the seed project's loop).
+* ``sequential``: the engine's default optimizer (rescaled L-BFGS), one after another.
+* ``fast``: ``relax_many``'s own choice (worker processes on a CPU, lock-step on a GPU).
+* ``lockstep``: every structure advances together, one batched model call per step.
+
 Each variant runs in its own subprocess so that its peak memory (max RSS, including its
-worker processes) is its own.
+worker processes) and its start-up are its own; the start-up (imports, model build, first
+call) is timed apart from the relaxation. With ``--out FILE`` every finished variant is
+appended to FILE as one JSON line at once, so a run stopped at a time limit keeps what it
+measured; ``--variant-timeout`` bounds each variant.
 
     python benchmarks/bench_relax.py --calc heo-ft,sevennet-0 --n 8
+    python benchmarks/bench_relax.py --calc heo-ft --n 32 --variants plain,sequential,lockstep --out relax.jsonl
 """
 
 from __future__ import annotations
@@ -20,6 +31,8 @@ import time
 
 import numpy as np
 
+VARIANTS = ("plain", "sequential", "fast", "lockstep")
+
 
 def _structures(n: int):
     from heo_calc.structures import rocksalt_heo_supercell
@@ -27,17 +40,31 @@ def _structures(n: int):
     return [rocksalt_heo_supercell(repeat=2, seed=seed, rattle=0.05) for seed in range(n)]
 
 
-def run_variant(variant: str, calc: str, n: int, fmax: float) -> dict:
+def run_variant(variant: str, calc: str, n: int, fmax: float, max_batch_atoms: int) -> dict:
+    """Relax ``n`` structures with one variant in this process; timings in seconds."""
+    began = time.perf_counter()
+    from heo_calc.registry import get_calculator
     from heo_calc.relax import relax_many
 
+    imported = time.perf_counter()
+    calculator = get_calculator(calc)
     structures = _structures(n)
-    started = time.perf_counter()
+    warm = structures[0].copy()
+    warm.calc = calculator
+    warm.get_forces()  # first call: CUDA context, kernels, graph code paths
+    ready = time.perf_counter()
+    options = {"fmax": fmax, "progress": False}
     if variant == "plain":
-        # The seed project's loop: one structure after another, FIRE, in this process.
-        results = relax_many(structures, calc, fmax=fmax, optimizer="fire", batched=False, progress=False)
+        results = relax_many(structures, calculator, optimizer="fire", batched=False, **options)
+    elif variant == "sequential":
+        results = relax_many(structures, calculator, batched=False, **options)
+    elif variant == "lockstep":
+        results = relax_many(
+            structures, calculator, strategy="lockstep", max_batch_atoms=max_batch_atoms, **options
+        )
     else:
-        results = relax_many(structures, calc, fmax=fmax, progress=False)
-    elapsed = time.perf_counter() - started
+        results = relax_many(structures, calc, **options)
+    elapsed = time.perf_counter() - ready
     peak_kib = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
@@ -45,6 +72,11 @@ def run_variant(variant: str, calc: str, n: int, fmax: float) -> dict:
     return {
         "variant": variant,
         "calc": calc,
+        "n": n,
+        "device": str(getattr(calculator, "device", "cpu")),
+        "max_batch_atoms": max_batch_atoms if variant == "lockstep" else None,
+        "import_s": imported - began,
+        "startup_s": ready - imported,
         "seconds": elapsed,
         "structures_per_minute": 60 * n / elapsed,
         "steps": [r.n_steps for r in results],
@@ -54,61 +86,94 @@ def run_variant(variant: str, calc: str, n: int, fmax: float) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def _measure(variant: str, args: argparse.Namespace, calc: str) -> dict | None:
+    command = [sys.executable, __file__, "--variant", variant, "--calc", calc]
+    command += ["--n", str(args.n), "--fmax", str(args.fmax), "--max-batch-atoms", str(args.max_batch_atoms)]
+    started = time.perf_counter()
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, check=True, timeout=args.variant_timeout
+        )
+    except subprocess.TimeoutExpired:
+        print(f"{calc} {variant}: no result within {args.variant_timeout} s", file=sys.stderr, flush=True)
+        return None
+    except subprocess.CalledProcessError as error:
+        print(f"{calc} {variant} failed:\n{error.stderr[-2000:]}", file=sys.stderr, flush=True)
+        return None
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    result["wall_s"] = time.perf_counter() - started
+    result["log_tail"] = completed.stderr[-1500:]
+    print(
+        f"{calc} {variant}: {result['structures_per_minute']:.2f} structures/min, relaxation "
+        f"{result['seconds']:.1f} s, start-up {result['import_s'] + result['startup_s']:.1f} s",
+        file=sys.stderr,
+        flush=True,
     )
+    if args.out:
+        with open(args.out, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps(result) + "\n")
+    return result
+
+
+def _row(calc: str, variant: str, result: dict, plain: dict | None, n: int) -> str:
+    ratio = result["structures_per_minute"] / plain["structures_per_minute"] if plain else float("nan")
+    difference = (
+        1000 * np.abs(np.array(result["energy_per_atom"]) - np.array(plain["energy_per_atom"]))
+        if plain
+        else np.array([np.nan])
+    )
+    return (
+        f"| {calc} | {variant} | {result['structures_per_minute']:.2f} | **{ratio:.2f}x** | "
+        f"{np.median(result['steps']):.0f} | {sum(result['converged'])}/{n} | "
+        f"{np.nanmedian(difference):.2f} / {np.nanmax(difference):.2f} | "
+        f"{result['import_s'] + result['startup_s']:.1f} | {result['peak_rss_mib']:.0f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calc", default="heo-ft,sevennet-0", help="comma-separated registry names")
     parser.add_argument("--n", type=int, default=8, help="number of 64-atom structures (default: 8)")
     parser.add_argument("--fmax", type=float, default=0.05, help="eV/Å (default: 0.05)")
-    parser.add_argument("--variant", choices=["plain", "fast"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--variants", default="plain,fast", help=f"comma-separated, of {', '.join(VARIANTS)} (default: plain,fast)"
+    )
+    parser.add_argument(
+        "--max-batch-atoms", type=int, default=1024, help="atoms per batched call, lockstep (default: 1024)"
+    )
+    parser.add_argument("--out", help="append one JSON line per finished variant to this file")
+    parser.add_argument("--variant-timeout", type=float, default=None, help="seconds per variant (default: none)")
+    parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
-        print(json.dumps(run_variant(args.variant, args.calc, args.n, args.fmax)))
+        import logging
+        import warnings
+
+        # FrechetCellFilter's matrix logarithm warns at every step on near-identity cells.
+        warnings.filterwarnings("ignore", message="logm result may be inaccurate")
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+        print(json.dumps(run_variant(args.variant, args.calc, args.n, args.fmax, args.max_batch_atoms)))
         return
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        parser.error(f"unknown variant(s) {', '.join(sorted(unknown))}; choose from {', '.join(VARIANTS)}")
     rows = []
     for calc in args.calc.split(","):
-        outcome = {}
-        for variant in ("plain", "fast"):
-            command = [
-                sys.executable,
-                __file__,
-                "--variant",
-                variant,
-                "--calc",
-                calc,
-                "--n",
-                str(args.n),
-                "--fmax",
-                str(args.fmax),
-            ]
-            completed = subprocess.run(command, capture_output=True, text=True, check=True)
-            outcome[variant] = json.loads(completed.stdout.strip().splitlines()[-1])
-        plain, fast = outcome["plain"], outcome["fast"]
-        energy_difference = 1000 * np.abs(
-            np.array(fast["energy_per_atom"]) - np.array(plain["energy_per_atom"])
-        )
-        rows.append(
-            f"| {calc} | {plain['structures_per_minute']:.2f} | {fast['structures_per_minute']:.2f} | "
-            f"**{fast['structures_per_minute'] / plain['structures_per_minute']:.2f}x** | "
-            f"{np.median(plain['steps']):.0f} / {np.median(fast['steps']):.0f} | "
-            f"{sum(plain['converged'])}/{args.n} / {sum(fast['converged'])}/{args.n} | "
-            f"{np.median(energy_difference):.2f} / {energy_difference.max():.2f} | "
-            f"{plain['peak_rss_mib']:.0f} / {fast['peak_rss_mib']:.0f} |"
-        )
-        print(rows[-1], flush=True)
-    print()
+        results = {variant: _measure(variant, args, calc) for variant in variants}
+        plain = results.get("plain")
+        rows += [_row(calc, v, r, plain, args.n) for v, r in results.items() if r is not None]
     from heo_calc.parallel import default_worker_count
 
     print(
-        f"{args.n} rattled (σ = 0.05 Å) 64-atom rock-salt (Mg,Co,Ni,Cu,Zn)O, fmax {args.fmax} eV/Å, "
-        f"FrechetCellFilter, {default_worker_count()} usable CPU cores"
+        f"\n{args.n} rattled (σ = 0.05 Å) 64-atom rock-salt (Mg,Co,Ni,Cu,Zn)O, fmax {args.fmax} eV/Å, "
+        f"FrechetCellFilter, {default_worker_count()} usable CPU cores; relaxation time excludes start-up"
     )
     print(
-        "| calculator | plain FIRE (structures/min) | fast engine (structures/min) | ratio | median steps plain / fast "
-        "| converged plain / fast | |ΔE| median / max (meV/atom) | peak RSS plain / fast (MiB) |"
+        "| calculator | variant | structures/min | vs plain | median steps | converged "
+        "| |ΔE| vs plain, median / max (meV/atom) | start-up (s) | peak RSS (MiB) |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(rows))
 
 

@@ -187,6 +187,10 @@ def _command_finetune(args: argparse.Namespace) -> int:
         drop_energy_outliers=args.drop_energy_outliers,
         train_shift_scale=args.train_shift_scale,
         refit_energy_reference=args.refit_energy_reference,
+        time_limit_minutes=args.time_limit,
+        drop_listed=Path(args.drop_outliers_from) if args.drop_outliers_from else None,
+        anchor_strength=args.anchor_weights,
+        base_replay=args.base_replay,
     )
     print(f"finetuned model written to {model_path}")
     return 0
@@ -330,12 +334,43 @@ def build_parser() -> argparse.ArgumentParser:
         "listed in OUT/data/dropped_outliers.json (default: keep all)",
     )
     finetune.add_argument(
+        "--drop-outliers-from",
+        metavar="JSON",
+        help="drop the training structures listed in a dropped_outliers.json of an earlier run "
+        "(by id; no model is evaluated)",
+    )
+    finetune.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="MINUTES",
+        help="SevenNet: stop between epochs before this wall time and keep the best checkpoint so far "
+        "(default: none)",
+    )
+    finetune.add_argument(
+        "--anchor-weights",
+        type=float,
+        default=0.0,
+        metavar="LAMBDA",
+        help="SevenNet: add LAMBDA * sum((w - w_base)^2) over the weights to the loss, holding the model "
+        "near its base (L2-SP; default 0: off)",
+    )
+    finetune.add_argument(
+        "--base-replay",
+        type=int,
+        default=0,
+        metavar="N",
+        help="SevenNet: add N rattled binary-oxide structures of the training cations, labelled by the "
+        "base model, to training (default 0: off)",
+    )
+    finetune.add_argument(
         "--train-shift-scale",
         action="store_true",
         help="SevenNet: also train the per-species energy shift and scale (default: keep them as pretrained)",
     )
     finetune.add_argument("--batch-size", type=int, default=4, help="structures per batch (default: 4)")
-    finetune.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    finetune.add_argument(
+        "--device", default="cpu", help="cpu, cuda or auto (default: cpu); both backends train there"
+    )
     finetune.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     finetune.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     finetune.add_argument(

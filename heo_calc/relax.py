@@ -216,6 +216,7 @@ def relax_many(
     strategy: Strategy = "auto",
     workers: int | None = None,
     initial_hessian: float = INITIAL_HESSIAN_EV_PER_A2,
+    max_batch_atoms: int | None = None,
 ) -> list[RelaxResult]:
     """Relax positions (and cell) of many structures with one calculator.
 
@@ -250,6 +251,8 @@ def relax_many(
             step (ASE's ``alpha``; ASE's own default is 70); the default ``lbfgs`` replaces
             it by the measured curvature from its second step on. Default
             :data:`INITIAL_HESSIAN_EV_PER_A2`, measured on HEO oxides.
+        max_batch_atoms: ``"lockstep"`` only: atoms evaluated in one batched call
+            (default :data:`heo_calc.batching.DEFAULT_MAX_BATCH_ATOMS`).
 
     Returns:
         One :class:`RelaxResult` per input structure, in input order. A structure that
@@ -335,6 +338,7 @@ def relax_many(
                 trajectories=trajectories,
                 on_result=finished,
                 relax_one=_relax_with_calculator,
+                **({"max_batch_atoms": max_batch_atoms} if max_batch_atoms else {}),
                 **options,
             )
         else:

@@ -1,24 +1,142 @@
-"""Run sevenn's own command line (``sevenn input.yaml``) with its checkpoints loadable.
+"""Run sevenn's own command line (``sevenn input.yaml``) with three additions of ours.
 
-sevenn 0.10.4 stores Python ``slice`` objects in its checkpoints, which torch >= 2.6's
-weights-only ``torch.load`` rejects. We allow exactly that builtin and sevenn's own graph
-container (its preprocessed datasets), nothing else.
+sevenn 0.10.4's trainer is used as it is; this entry point only wraps it:
+
+* **Loadable checkpoints.** sevenn stores Python ``slice`` objects in its checkpoints, which
+  torch >= 2.6's weights-only ``torch.load`` rejects. We allow exactly that builtin and
+  sevenn's own graph container (its preprocessed datasets), nothing else.
+* **Atomic checkpoints.** ``Trainer.write_checkpoint`` writes to a temporary file and
+  renames it, so a run stopped at any moment never leaves a half-written
+  ``checkpoint_best.pth``.
+* **A deadline** (:data:`DEADLINE_ENV`, Unix time in seconds): no epoch starts that would
+  end after it, judged by the duration of the epoch before; the run then stops cleanly
+  between epochs, with the best checkpoint so far, and exits with
+  :data:`DEADLINE_EXIT_STATUS`.
+* **A weight anchor** (:data:`ANCHOR_STRENGTH_ENV` λ and :data:`ANCHOR_CHECKPOINT_ENV`): the
+  training loss gains ``λ Σ_i (θ_i − θ0_i)²`` over the trainable parameters, θ0 those of
+  the base checkpoint (the L2-SP penalty of Li et al., ICML 2018), which holds the
+  finetuned model near what the base knew. Validation (and so the choice of the best
+  checkpoint) is unchanged: sevenn's error recorder computes its TotalLoss from the data
+  terms only.
 """
 
+from __future__ import annotations
+
+import os
 import sys
+import time
 
 import torch
+
+#: Environment variable: Unix time (s) after which no new epoch may end.
+DEADLINE_ENV = "HEO_CALC_TRAIN_DEADLINE"
+#: Environment variable: λ of the weight anchor (1/eV² units of the loss per parameter²).
+ANCHOR_STRENGTH_ENV = "HEO_CALC_ANCHOR_STRENGTH"
+#: Environment variable: checkpoint (path or sevenn pretrained name) whose weights anchor training.
+ANCHOR_CHECKPOINT_ENV = "HEO_CALC_ANCHOR_CHECKPOINT"
+#: Exit status of a run that stopped at its deadline (a success: the best checkpoint is kept).
+DEADLINE_EXIT_STATUS = 3
+
+
+class DeadlineReached(Exception):
+    """Raised between epochs when the next epoch would not finish before the deadline."""
+
+
+def _install_atomic_checkpoints(trainer_class) -> None:
+    write = trainer_class.write_checkpoint
+
+    def write_checkpoint_atomically(self, path: str, **extra) -> None:
+        temporary = f"{path}.{os.getpid()}.tmp"
+        write(self, temporary, **extra)
+        os.replace(temporary, path)
+
+    trainer_class.write_checkpoint = write_checkpoint_atomically
+
+
+def _install_deadline(trainer_class, deadline: float) -> None:
+    run_one_epoch = trainer_class.run_one_epoch
+    state = {"previous_start": None, "epochs": 0}
+
+    def run_one_epoch_before_deadline(self, loader, is_train=False, *args, **kwargs):
+        if is_train:
+            now = time.time()
+            previous = state["previous_start"]
+            epoch_seconds = now - previous if previous is not None else 0.0
+            if state["epochs"] and now + epoch_seconds > deadline:
+                raise DeadlineReached(
+                    f"time limit reached after {state['epochs']} epoch(s) of this run "
+                    f"(one epoch takes {epoch_seconds:.0f} s); the best checkpoint so far is kept"
+                )
+            state["previous_start"] = now
+            state["epochs"] += 1
+        return run_one_epoch(self, loader, is_train, *args, **kwargs)
+
+    trainer_class.run_one_epoch = run_one_epoch_before_deadline
+
+
+class WeightAnchor:
+    """``λ Σ (θ − θ0)²`` over the trainable parameters that the anchor checkpoint also holds."""
+
+    name = "WeightAnchor"
+
+    def __init__(self, strength: float, anchor_state: dict[str, torch.Tensor]) -> None:
+        self.strength = strength
+        self.anchor_state = anchor_state
+        self._anchors: list[tuple[torch.nn.Parameter, torch.Tensor]] | None = None
+
+    def get_loss(self, batch_data, model=None):
+        if self._anchors is None:
+            module = getattr(model, "module", model)  # DDP wraps the model
+            self._anchors = [
+                (parameter, self.anchor_state[name].to(parameter.device, parameter.dtype))
+                for name, parameter in module.named_parameters()
+                if parameter.requires_grad and name in self.anchor_state
+            ]
+        penalty = sum(((parameter - anchor) ** 2).sum() for parameter, anchor in self._anchors)
+        return self.strength * penalty
+
+
+def _anchor_state(checkpoint: str) -> dict[str, torch.Tensor]:
+    from sevenn.util import pretrained_name_to_path
+
+    path = checkpoint if os.path.isfile(checkpoint) else pretrained_name_to_path(checkpoint)
+    # the base is sevenn's own wheel file or a checkpoint of ours
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    return dict(state["model_state_dict"])
+
+
+def _install_weight_anchor(trainer_class, strength: float, checkpoint: str) -> None:
+    from_config = trainer_class.from_config
+    anchor = WeightAnchor(strength, _anchor_state(checkpoint))
+
+    def from_config_with_anchor(model, config):
+        trainer = from_config(model, config)
+        trainer.loss_functions = [*trainer.loss_functions, (anchor, 1.0)]
+        return trainer
+
+    trainer_class.from_config = staticmethod(from_config_with_anchor)
 
 
 def main() -> None:
     torch.serialization.add_safe_globals([slice])
     from sevenn.atom_graph_data import AtomGraphData
     from sevenn.main.sevenn import main as sevenn_main
+    from sevenn.train.trainer import Trainer
 
     torch.serialization.add_safe_globals([AtomGraphData])
+    _install_atomic_checkpoints(Trainer)
+    if os.environ.get(DEADLINE_ENV):
+        _install_deadline(Trainer, float(os.environ[DEADLINE_ENV]))
+    strength = float(os.environ.get(ANCHOR_STRENGTH_ENV) or 0.0)
+    if strength > 0:
+        _install_weight_anchor(Trainer, strength, os.environ[ANCHOR_CHECKPOINT_ENV])
 
     sys.argv[0] = "sevenn"
-    sevenn_main()
+    try:
+        sevenn_main()
+    except DeadlineReached as stop:
+        print(f"heo-calc finetune: {stop}", flush=True)
+        sys.exit(DEADLINE_EXIT_STATUS)
 
 
 if __name__ == "__main__":

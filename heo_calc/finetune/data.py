@@ -93,6 +93,16 @@ def write_training_extxyz(structures: Sequence[Atoms], path: str | os.PathLike) 
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Every structure gets the same info keys: trainers turn them into graph attributes,
+    # and torch-geometric cannot batch graphs whose attributes differ.
+    uniform = []
+    for index, atoms in enumerate(structures):
+        clean = atoms.copy()
+        clean.info = {
+            TRAINING_ENERGY_KEY: float(atoms.info[TRAINING_ENERGY_KEY]),
+            "immutable_id": str(atoms.info.get("immutable_id", f"structure-{index}")),
+        }
+        uniform.append(clean)
     with atomic_output(path) as temporary:
-        ase_write(temporary, list(structures), format="extxyz")
+        ase_write(temporary, uniform, format="extxyz")
     return path

@@ -25,17 +25,20 @@ def prepare_training_files(
     forces_key: str | None = None,
     drop_energy_outliers: float | None = None,
     outlier_model: str = "sevennet-0",
+    drop_listed: Path | None = None,
+    base_replay: int = 0,
+    replay_model: str = "sevennet-0",
 ) -> tuple[Path, Path]:
     """Write ``train.extxyz`` and ``valid.extxyz`` (REF_ keys) into ``out_dir``.
 
     An HDF5 file from ``heo-dataset`` gives its train and valid splits; an extxyz file
     without ``valid`` is split 90/10 by reduced formula (seeded), so no composition is
-    on both sides.
+    on both sides. Training structures can be dropped by their energy error under
+    ``outlier_model`` (``drop_energy_outliers``, eV/atom) or by the ids of an earlier
+    record (``drop_listed``, a ``dropped_outliers.json``); ``base_replay`` structures
+    labelled by ``replay_model`` (:mod:`heo_calc.finetune.base_replay`) are added to
+    training. Validation is never filtered nor extended.
     """
-    from pymatgen.core import Composition
-
-    from dataset_builder.splits import assign_splits_by_formula
-
     is_hdf5 = train.suffix in {".h5", ".hdf5"}
     train_structures = load_labelled_structures(
         train, energy_key=energy_key, forces_key=forces_key, split="train" if is_hdf5 else None
@@ -45,6 +48,10 @@ def prepare_training_files(
     elif is_hdf5:
         valid_structures = load_labelled_structures(train, split="valid")
     else:
+        from pymatgen.core import Composition
+
+        from dataset_builder.splits import assign_splits_by_formula
+
         formulas = [Composition(atoms.get_chemical_formula()).reduced_formula for atoms in train_structures]
         splits = assign_splits_by_formula(formulas, fractions=(0.9, 0.1, 0.0), seed=seed)
         valid_structures = [a for a, s in zip(train_structures, splits) if s == "valid"]
@@ -56,6 +63,21 @@ def prepare_training_files(
             model=outlier_model,
             record=out_dir / "data" / "dropped_outliers.json",
         )
+    if drop_listed is not None:
+        train_structures = drop_listed_structures(
+            train_structures, Path(drop_listed), record=out_dir / "data" / "dropped_outliers.json"
+        )
+    if base_replay > 0:
+        from heo_calc.finetune.base_replay import base_labelled_structures
+        from heo_calc.registry import get_calculator
+
+        cations = {symbol for atoms in train_structures for symbol in atoms.get_chemical_symbols()}
+        replay = base_labelled_structures(
+            cations, get_calculator(replay_model), base_replay, seed=seed
+        )
+        logger.info("added %d structures labelled by %s (base replay)", len(replay), replay_model)
+        write_training_extxyz(replay, out_dir / "data" / "base_replay.extxyz")
+        train_structures = train_structures + replay
     if not train_structures or not valid_structures:
         raise TrainingDataError(
             f"need at least one training and one validation structure, got {len(train_structures)} and "
@@ -115,6 +137,43 @@ def drop_label_outliers(structures: list, *, threshold: float, model: str, recor
     return kept
 
 
+def drop_listed_structures(structures: list, listing: Path, *, record: Path) -> list:
+    """Drop the structures whose ``immutable_id`` an earlier ``dropped_outliers.json`` lists.
+
+    Reuses a recorded selection without evaluating a model again. Raises
+    :class:`TrainingDataError` when the file is unreadable or none of its ids is present
+    (a record of another data set); ids that are absent are logged.
+    """
+    import json
+
+    try:
+        listed = {str(row["id"]): row for row in json.loads(Path(listing).read_text())["dropped"]}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise TrainingDataError(
+            f"cannot read the outlier list {listing} ({type(error).__name__}: {error}); pass a "
+            "dropped_outliers.json written by an earlier `heo-calc finetune --drop-energy-outliers`"
+        ) from error
+    ids = [str(atoms.info.get("immutable_id", "")) for atoms in structures]
+    found = set(ids) & set(listed)
+    if listed and not found:
+        raise TrainingDataError(
+            f"none of the {len(listed)} ids in {listing} is among the training structures; "
+            "was it recorded on another data set?"
+        )
+    if len(found) < len(listed):
+        logger.warning("%d ids of %s are not in the training data", len(listed) - len(found), listing)
+    kept = [atoms for atoms, identifier in zip(structures, ids) if identifier not in found]
+    record.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(record) as temporary:
+        temporary.write_text(
+            json.dumps(
+                {"from_list": Path(listing).name, "dropped": [listed[i] for i in sorted(found)]}, indent=2
+            )
+        )
+    logger.info("dropped %d listed training structures (%s)", len(found), listing)
+    return kept
+
+
 def finetune(
     *,
     base: str,
@@ -136,22 +195,40 @@ def finetune(
     drop_energy_outliers: float | None = None,
     train_shift_scale: bool = False,
     refit_energy_reference: bool = False,
+    time_limit_minutes: float | None = None,
+    drop_listed: Path | None = None,
+    anchor_strength: float = 0.0,
+    base_replay: int = 0,
 ) -> Path:
     """Finetune ``base`` on HEO data; return the path of the finetuned model file.
 
     SevenNet bases (``sevennet-0``, ``sevennet-l3i5``, or a ``.pth`` checkpoint) train
-    with sevenn's own trainer; MACE bases (``mace-mp0``... or a ``.model`` file) with
-    mace-torch's ``mace_run_train``. ``resume`` continues from the last checkpoint in
-    ``out_dir``.
+    with sevenn's own trainer on ``device``; MACE bases (``mace-mp0``... or a ``.model``
+    file) with mace-torch's ``mace_run_train``. ``resume`` continues from the last
+    checkpoint in ``out_dir``. SevenNet only: ``time_limit_minutes`` (counted from this call)
+    stops training between epochs before that wall time and keeps the best checkpoint so far; two ways to hold on
+    to what the base knew: ``anchor_strength`` (λ of an L2 pull toward the base weights,
+    ``λ Σ (θ − θ0)²`` added to the loss) and ``base_replay`` (that many binary-oxide
+    structures labelled by the base added to training).
     """
     from heo_calc.finetune.sevennet import SEVENNET_FOUNDATIONS
 
+    import time
+
+    # The time limit counts from here: data preparation spends the same slot of GPU time.
+    deadline = time.time() + 60.0 * time_limit_minutes if time_limit_minutes is not None else None
     # Absolute, because the backends' trainers run with the output directory as cwd.
     out_dir = Path(out_dir).resolve()
     if not Path(train).is_file():
         raise FileNotFoundError(f"training data {train} does not exist")
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if time_limit_minutes is not None and not time_limit_minutes > 0:
+        raise ValueError(f"--time-limit must be > 0 minutes, got {time_limit_minutes}")
+    if anchor_strength < 0 or base_replay < 0:
+        raise ValueError(
+            f"--anchor-weights and --base-replay must be >= 0, got {anchor_strength} and {base_replay}"
+        )
     is_sevennet = base in SEVENNET_FOUNDATIONS or base.endswith(".pth")
     if refit_energy_reference and not is_sevennet:
         raise ValueError(
@@ -160,6 +237,11 @@ def finetune(
     if is_sevennet and method == "replay":
         raise ValueError(
             "--method replay is mace-torch's multihead finetuning; SevenNet bases support naive only"
+        )
+    if not is_sevennet and (time_limit_minutes is not None or anchor_strength or base_replay):
+        raise ValueError(
+            "--time-limit, --anchor-weights and --base-replay work on SevenNet bases; for MACE use "
+            "--method replay (mace-torch's multihead replay) and mace_run_train's own options"
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     train_file, valid_file = prepare_training_files(
@@ -170,6 +252,9 @@ def finetune(
         energy_key=energy_key,
         forces_key=forces_key,
         drop_energy_outliers=drop_energy_outliers,
+        drop_listed=drop_listed,
+        base_replay=base_replay,
+        replay_model=_registry_name_of_base(base),
     )
     if is_sevennet:
         return _finetune_sevennet(
@@ -186,6 +271,9 @@ def finetune(
             force_loss_weight=force_loss_weight,
             train_shift_scale=train_shift_scale,
             refit_energy_reference=refit_energy_reference,
+            device=device,
+            deadline=deadline,
+            anchor_strength=anchor_strength,
         )
     from heo_calc.backends.mace import resolve_mace_model_file
     from heo_calc.finetune.mace import finetune_mace
@@ -206,6 +294,15 @@ def finetune(
     )
 
 
+def _registry_name_of_base(base: str) -> str:
+    """The registry name that evaluates ``base`` (a foundation name or a model file)."""
+    if base.endswith(".pth"):
+        return f"sevennet:{Path(base).resolve()}"
+    if base.endswith(".model"):
+        return f"mace:{Path(base).resolve()}"
+    return base
+
+
 def _finetune_sevennet(
     *,
     base: str,
@@ -221,8 +318,13 @@ def _finetune_sevennet(
     force_loss_weight: float,
     train_shift_scale: bool,
     refit_energy_reference: bool,
+    device: str = "cpu",
+    deadline: float | None = None,
+    anchor_strength: float = 0.0,
 ) -> Path:
+    from heo_calc.backends._common import resolve_device
     from heo_calc.finetune.sevennet import (
+        SEVENNET_FOUNDATIONS,
         build_sevennet_config,
         check_sevennet_elements,
         export_checkpoint,
@@ -245,6 +347,8 @@ def _finetune_sevennet(
         batch_size=batch_size,
         seed=seed,
         train_shift_scale=train_shift_scale,
+        device=resolve_device(device),
+        work_dir=train_dir,
     )
     if resume:
         last = latest_checkpoint(train_dir)
@@ -254,7 +358,7 @@ def _finetune_sevennet(
             )
         # Continue the same run: keep optimizer, scheduler and epoch counter of the checkpoint.
         config["train"]["continue"] = {
-            "checkpoint": str(last),
+            "checkpoint": last.name,  # sevenn runs in train_dir
             "reset_optimizer": False,
             "reset_scheduler": False,
             "reset_epoch": False,
@@ -262,7 +366,14 @@ def _finetune_sevennet(
         }
         logger.info("resuming from %s", last)
     config_path = write_config(config, train_dir / "input.yaml")
-    run_sevenn(config_path, train_dir)
+    anchor = SEVENNET_FOUNDATIONS.get(base) or str(Path(base).resolve())
+    run_sevenn(
+        config_path,
+        train_dir,
+        deadline=deadline,
+        anchor_strength=anchor_strength,
+        anchor_checkpoint=anchor,
+    )
     best = train_dir / "checkpoint_best.pth"
     if not best.is_file():
         raise RuntimeError(f"sevenn finished without writing {best}; see {train_dir / 'log.sevenn'}")

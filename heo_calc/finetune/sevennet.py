@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,17 +35,26 @@ def build_sevennet_config(
     seed: int,
     loss: str = "mse",
     train_shift_scale: bool = False,
+    device: str = "cpu",
+    work_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Return a sevenn ``input.yaml`` (as a dict) that finetunes ``base`` on our data.
 
     The model block is read from sevenn's own preset of that model, so the architecture
     always matches the checkpoint. Energies are trained per atom (eV/atom), forces in eV/Å;
-    our data carry no stress, so stress is not trained.
+    our data carry no stress, so stress is not trained. ``device`` (``cpu``, ``cuda``,
+    ``cuda:N``) is where sevenn trains; sevenn itself would pick a visible GPU.
+    ``work_dir``: the directory sevenn runs in; file paths are written relative to it, so
+    that neither the config nor the checkpoints (which store it) name a machine's
+    directories. Without it they are absolute.
     """
     import sevenn
 
-    # sevenn runs in the output directory, so a checkpoint path must be absolute.
-    checkpoint = SEVENNET_FOUNDATIONS.get(base) or str(Path(base).resolve())
+    def path_for_sevenn(path: Path) -> str:
+        resolved = Path(path).resolve()
+        return os.path.relpath(resolved, Path(work_dir).resolve()) if work_dir is not None else str(resolved)
+
+    checkpoint = SEVENNET_FOUNDATIONS.get(base) or path_for_sevenn(Path(base))
     presets = {
         name: yaml.safe_load((Path(sevenn.__file__).parent / "presets" / name).read_text())["model"]
         for name in ("fine_tune.yaml", "sevennet-l3i5.yaml")
@@ -52,7 +62,7 @@ def build_sevennet_config(
     model = dict(presets["sevennet-l3i5.yaml" if base == "sevennet-l3i5" else "fine_tune.yaml"])
     if base not in SEVENNET_FOUNDATIONS:
         # A checkpoint of an earlier finetune: its own architecture, whichever base it came from.
-        saved = _checkpoint_config(Path(checkpoint))
+        saved = _checkpoint_config(Path(base))
         model_keys = set(presets["fine_tune.yaml"]) | set(presets["sevennet-l3i5.yaml"])
         model.update({key: saved[key] for key in model_keys if key in saved})
     model["chemical_species"] = "auto"
@@ -64,6 +74,7 @@ def build_sevennet_config(
         {"loss": "mse"} if loss == "mse" else {"loss": "Huber", "loss_param": {"delta": 0.01}}
     )
     train = {
+        "device": device,
         "random_seed": seed,
         "is_train_stress": False,
         "epoch": epochs,
@@ -93,10 +104,10 @@ def build_sevennet_config(
     data: dict[str, Any] = {
         "batch_size": batch_size,
         "data_format_args": {"index": ":", "energy_key": "REF_energy", "force_key": "REF_forces"},
-        "load_trainset_path": [str(Path(train_file).resolve())],
+        "load_trainset_path": [path_for_sevenn(train_file)],
     }
     if valid_file is not None:
-        data["load_validset_path"] = [str(Path(valid_file).resolve())]
+        data["load_validset_path"] = [path_for_sevenn(valid_file)]
     else:
         data["data_divide_ratio"] = 0.1
     return {"model": model, "train": train, "data": data}
@@ -153,8 +164,29 @@ def latest_checkpoint(out_dir: Path) -> Path | None:
     return max(numbered)[1] if numbered else None
 
 
-def run_sevenn(config_path: Path, out_dir: Path, *, log_name: str = "log.sevenn") -> None:
-    """Run sevenn's trainer on ``config_path`` in ``out_dir``; raise if it fails."""
+def run_sevenn(
+    config_path: Path,
+    out_dir: Path,
+    *,
+    log_name: str = "log.sevenn",
+    deadline: float | None = None,
+    anchor_strength: float = 0.0,
+    anchor_checkpoint: str | None = None,
+) -> bool:
+    """Run sevenn's trainer on ``config_path`` in ``out_dir``; raise if it fails.
+
+    ``deadline`` (Unix time, s): no epoch starts that would end after it (the run stops
+    cleanly between epochs; :mod:`heo_calc.finetune._sevenn_entry`). Should an epoch
+    overrun it by more than half of the time left at the start, the trainer is
+    terminated; its checkpoints are written atomically, so the best one so far stays
+    loadable.
+    ``anchor_strength`` > 0 adds the L2 pull toward ``anchor_checkpoint``'s weights.
+    Returns whether the time limit ended the run.
+    """
+    import time
+
+    from heo_calc.finetune import _sevenn_entry as entry
+
     command = [
         sys.executable,
         "-m",
@@ -165,19 +197,43 @@ def run_sevenn(config_path: Path, out_dir: Path, *, log_name: str = "log.sevenn"
         "-l",
         log_name,
     ]
+    environment = dict(os.environ)
+    hard_timeout = None
+    if deadline is not None:
+        environment[entry.DEADLINE_ENV] = str(deadline)
+        hard_timeout = 1.5 * max(deadline - time.time(), 0.0) + 60.0
+    if anchor_strength > 0:
+        if anchor_checkpoint is None:
+            raise ValueError("anchor_strength > 0 needs anchor_checkpoint")
+        environment[entry.ANCHOR_STRENGTH_ENV] = str(anchor_strength)
+        environment[entry.ANCHOR_CHECKPOINT_ENV] = anchor_checkpoint
     logger.info("running %s", " ".join(command))
-    completed = subprocess.run(command, cwd=out_dir, check=False)
-    if completed.returncode != 0:
+    process = subprocess.Popen(command, cwd=out_dir, env=environment)
+    try:
+        returncode = process.wait(timeout=hard_timeout)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        process.wait()
+        logger.warning("sevenn overran the time limit by more than half of it and was stopped")
+        return True
+    if returncode == entry.DEADLINE_EXIT_STATUS:
+        logger.info("training stopped at its time limit; the best checkpoint so far is kept")
+        return True
+    if returncode != 0:
         raise RuntimeError(
-            f"sevenn training failed (exit {completed.returncode}); see {Path(out_dir) / log_name}. "
+            f"sevenn training failed (exit {returncode}); see {Path(out_dir) / log_name}. "
             "Rerun with --resume to continue from the last checkpoint."
         )
+    return False
 
 
 def export_checkpoint(checkpoint: Path, destination: Path) -> Path:
     """Copy a sevenn checkpoint without optimizer and scheduler state (a few MB), atomically.
 
-    The result loads with ``SevenNetCalculator(path)`` and ``sevennet:PATH``.
+    The stored training config keeps only file *names* of the data and of the checkpoint
+    it continued from (:func:`portable_config`), so a shipped file names no directory of
+    the machine that trained it. The result loads with ``SevenNetCalculator(path)`` and
+    ``sevennet:PATH``.
     """
     import torch
 
@@ -188,10 +244,40 @@ def export_checkpoint(checkpoint: Path, destination: Path) -> Path:
         for key, value in state.items()
         if key not in {"optimizer_state_dict", "scheduler_state_dict"}
     }
+    if isinstance(slim.get("config"), dict):
+        slim["config"] = portable_config(slim["config"])
     destination.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(destination) as temporary:
         torch.save(slim, temporary)
     return destination
+
+
+#: Keys of a sevenn config whose values are file paths (strings or lists of them).
+_PATH_KEYS = ("load_trainset_path", "load_validset_path", "load_testset_path", "load_dataset_path")
+
+
+def portable_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a sevenn training config whose file paths are reduced to file names.
+
+    Applies to the data paths (:data:`_PATH_KEYS`) and to ``continue.checkpoint``; the
+    rest (architecture, hyperparameters) is unchanged. sevenn needs none of them to load
+    the model.
+    """
+
+    def name_only(value: Any) -> Any:
+        if isinstance(value, str) and ("/" in value or os.sep in value):
+            return Path(value).name
+        if isinstance(value, list):
+            return [name_only(item) for item in value]
+        return value
+
+    portable = dict(config)
+    for key in _PATH_KEYS:
+        if key in portable:
+            portable[key] = name_only(portable[key])
+    if isinstance(portable.get("continue"), dict):
+        portable["continue"] = {**portable["continue"], "checkpoint": name_only(portable["continue"].get("checkpoint"))}
+    return portable
 
 
 def check_sevennet_elements(base: str, train_file: Path) -> None:
