@@ -34,15 +34,15 @@ def load_dataset(path: str | Path) -> HEODataset:
     """Read a heo-dataset HDF5 file or an extended-XYZ file with DFT labels.
 
     HDF5 files keep their stored splits. Extended XYZ files get formula-grouped splits:
-    :func:`dataset_builder.splits.assign_splits_by_formula` with seed 0 and fractions
+    :func:`heo_base.splits.assign_splits_by_formula` with seed 0 and fractions
     (0.8, 0.1, 0.1) on pymatgen reduced formulas, unless every structure already has
     ``info["split"]``. Labels are detected (``REF_*``, ``DFT_*``, ...) by
-    :func:`heo_calc.finetune.data.load_labelled_structures`.
+    :func:`heo_base.labelled_data.load_labelled_structures`.
     """
     from pymatgen.core import Composition
 
-    from dataset_builder.splits import SPLIT_NAMES, assign_splits_by_formula
-    from heo_calc.finetune.data import load_labelled_structures
+    from heo_base.labelled_data import load_labelled_structures
+    from heo_base.splits import SPLIT_NAMES, assign_splits_by_formula
 
     path = Path(path)
     structures = load_labelled_structures(path)

@@ -329,7 +329,7 @@ def markdown_report(
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    from heo_calc.atomic import atomic_output
+    from heo_base.atomic_write import atomic_output
 
     with atomic_output(path) as temporary:
         write(temporary)

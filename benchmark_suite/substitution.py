@@ -64,7 +64,7 @@ class ParentLattice:
 
     Attributes:
         name: ``rocksalt``, ``spinel``, ``fluorite`` or ``perovskite`` (also the key of
-            :data:`heo_calc.metrics.ATOMS_PER_CUBIC_CELL`).
+            :data:`heo_calc.structures.lattices.ATOMS_PER_CUBIC_CELL`).
         space_group: Hermann-Mauguin symbol and number of the parent.
         formula: the target composition as written in the literature.
         cations: the five cations, placed in equal numbers.

@@ -1,7 +1,8 @@
 """The three benchmark tasks as plain functions: structures and a calculator in, tidy rows out.
 
 The pytest modules of this package call these; they can be called from Python as well.
-Relaxations go through :func:`heo_calc.relax_many`, numbers through :mod:`heo_calc.metrics`.
+Relaxations go through :func:`heo_calc.relax_many`, accuracy through :mod:`heo_calc.evaluation`,
+geometry through :mod:`benchmark_suite.geometry`.
 Nothing here raises for a bad model: failures become rows with ``status="failed"``.
 """
 
@@ -18,8 +19,9 @@ import pandas as pd
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 
-from heo_calc import metrics
-from heo_calc.metrics import MEV
+from benchmark_suite import geometry
+from heo_base.units import MEV
+from heo_calc.structures.lattices import pseudo_cubic_lattice_parameter
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +42,10 @@ class TaskResult:
 
 
 def _validator(calculator: Calculator):
-    from heo_calc.coverage import supported_atomic_numbers
+    from heo_calc.backends.capabilities import covered_atomic_numbers
     from heo_calc.validation import check_structure
 
-    supported = supported_atomic_numbers(getattr(calculator, "backend", calculator))
+    supported = covered_atomic_numbers(calculator)
 
     def validate(atoms: Atoms) -> None:
         check_structure(atoms, supported_numbers=supported)
@@ -87,7 +89,7 @@ def run_accuracy(
     reference as the data (SevenNet-0, MACE-MP-0), the fitted ones to compare models whose
     energy references differ (CHGNet's MP2020-corrected energies).
 
-    Row columns: those of :func:`heo_calc.metrics.evaluate_structures` plus ``task``,
+    Row columns: those of :func:`heo_calc.evaluation.evaluate_structures` plus ``task``,
     ``calculator``, ``energy_error_corrected`` (eV/atom) and the meV versions
     ``energy_error_meV``, ``energy_error_corrected_meV`` (meV/atom), ``force_rmse_meV``
     (meV/Å).
@@ -95,7 +97,7 @@ def run_accuracy(
     from heo_calc.evaluation import evaluate_accuracy
 
     started = time.perf_counter()
-    table, summary = evaluate_accuracy(
+    table, accuracy = evaluate_accuracy(
         calculator,
         test,
         fit,
@@ -104,7 +106,7 @@ def run_accuracy(
         keep_arrays=True,
         validate=_validator(calculator),
     )
-    summary["wall_time_s"] = time.perf_counter() - started
+    summary = {**accuracy.as_dict(), "wall_time_s": time.perf_counter() - started}
     arrays = {
         "energy_DFT": [],
         "energy_pred": [],
@@ -137,16 +139,16 @@ def run_accuracy(
 # ---------------------------------------------------------------------------------------
 
 
-def _engine_arguments(calculator: Calculator, calculator_name: str, engine: str) -> dict[str, Any]:
-    """``calculator`` and ``batched`` keyword arguments for :func:`heo_calc.relax_many`.
+def _engine_arguments(calculator: Calculator, engine: str) -> dict[str, Any]:
+    """``calculator`` and ``strategy`` keyword arguments for :func:`heo_calc.relax_many`.
 
-    The fast engine gets the registry name, so on a CPU it can build the model in worker
-    processes; ``sequential`` is the plain one-at-a-time ASE loop with the loaded calculator.
+    ``fast``: the engine's own choice with the loaded calculator (lock-step batches on a
+    GPU, in this process on a CPU); ``sequential``: one structure after another.
     """
     if engine == "fast":
-        return {"calculator": calculator_name, "batched": True}
+        return {"calculator": calculator, "strategy": "auto"}
     if engine == "sequential":
-        return {"calculator": calculator, "batched": False}
+        return {"calculator": calculator, "strategy": "sequential"}
     raise ValueError(f"unknown relax engine {engine!r}; choose fast or sequential")
 
 
@@ -173,7 +175,7 @@ def run_rattle_relax(
 
     Row columns: ``id``, ``formula``, ``n_atoms``, ``status``, ``converged``, ``steps``,
     ``rmsd_A`` (Å, same atom order, minimum image, reference cell; see
-    :func:`heo_calc.metrics.rmsd_same_order`), ``rmsd_rattled_A`` (the rattle itself),
+    :func:`heo_calc.geometry.rmsd_same_order`), ``rmsd_rattled_A`` (the rattle itself),
     ``sm_rmsd`` / ``sm_max_dist`` (StructureMatcher, normalised by (V/n)^(1/3)),
     ``spg_DFT`` / ``spg_relaxed`` / ``symmetry_match`` (space groups at ``symprec``),
     ``volume_change_pct`` (relaxed vs DFT cell, %), ``e_above_dft_min_meV`` (model energy
@@ -191,7 +193,7 @@ def run_rattle_relax(
     started = [rattle(atoms, sigma, seed + index) for index, atoms in enumerate(references)]
     results = relax_many(
         started,
-        **_engine_arguments(calculator, calculator_name, engine),
+        **_engine_arguments(calculator, engine),
         fmax=fmax,
         max_steps=max_steps,
         progress=False,
@@ -210,7 +212,7 @@ def run_rattle_relax(
             "status": result.status,
             "converged": bool(result.converged),
             "steps": int(result.n_steps),
-            "rmsd_rattled_A": float(metrics.rmsd_same_order(initial, reference)),
+            "rmsd_rattled_A": float(geometry.rmsd_same_order(initial, reference)),
             "max_force": result.max_force,
             "max_stress_gpa": result.max_stress_gpa,
             "wall_time_s": result.wall_time_s,
@@ -218,16 +220,16 @@ def run_rattle_relax(
         }
         final = result.atoms
         if result.status != "failed":
-            after, before, match = metrics.symmetry_match(final, reference, symprec=symprec)
-            sm_rmsd, sm_max = metrics.structure_matcher_rmsd(final, reference)
+            after, before, match = geometry.symmetry_match(final, reference, symprec=symprec)
+            sm_rmsd, sm_max = geometry.structure_matcher_rmsd(final, reference)
             row.update(
-                rmsd_A=float(metrics.rmsd_same_order(final, reference)),
+                rmsd_A=float(geometry.rmsd_same_order(final, reference)),
                 sm_rmsd=sm_rmsd,
                 sm_max_dist=sm_max,
                 spg_DFT=before,
                 spg_relaxed=after,
                 symmetry_match=match,
-                volume_change_pct=metrics.volume_change_percent(final, reference),
+                volume_change_pct=geometry.volume_change_percent(final, reference),
                 e_above_dft_min_meV=(result.energy - e_dft_geometry) / n * MEV,
             )
         else:
@@ -235,7 +237,7 @@ def run_rattle_relax(
                 rmsd_A=np.nan,
                 sm_rmsd=np.nan,
                 sm_max_dist=np.nan,
-                spg_DFT=metrics.spacegroup_number(reference, symprec=symprec),
+                spg_DFT=geometry.spacegroup_number(reference, symprec=symprec),
                 spg_relaxed=0,
                 symmetry_match=False,
                 volume_change_pct=np.nan,
@@ -292,11 +294,11 @@ def run_substitution(
     Row columns: ``lattice``, ``formula_target``, ``arrangement``, ``seed``, ``sqs_method``,
     ``wc_objective`` (Warren-Cowley objective of the arrangement), ``n_atoms``, ``status``,
     ``converged``, ``steps``, ``a_start_A`` and ``a_final_A`` (pseudo-cubic lattice
-    parameter from the volume, Å; :func:`heo_calc.metrics.pseudo_cubic_lattice_parameter`),
+    parameter from the volume, Å; :func:`heo_calc.pseudo_cubic_lattice_parameter`),
     ``a_exp_A`` and ``a_exp_citation`` (where recorded), ``a_error_pct`` (final vs
     experiment, %), ``volume_change_pct``, ``max_force``, ``max_stress_gpa``,
     ``cell_distortion_pct`` (change of cell shape, volume change removed:
-    :func:`heo_calc.metrics.cell_distortion_percent`; does the cubic parent survive?),
+    :func:`heo_calc.geometry.cell_distortion_percent`; does the cubic parent survive?),
     ``energy_per_atom`` (this model, eV/atom; not comparable across models),
     ``energy_ref_per_atom`` (the final structure under ``reference_calculator``, eV/atom,
     the common yardstick) and ``reference_calc``, ``wall_time_s``, ``error``.
@@ -307,7 +309,7 @@ def run_substitution(
     task_started = time.perf_counter()
     results = relax_many(
         [item.atoms for item in generated],
-        **_engine_arguments(calculator, calculator_name, engine),
+        **_engine_arguments(calculator, engine),
         fmax=fmax,
         max_steps=max_steps,
         progress=False,
@@ -316,7 +318,7 @@ def run_substitution(
     for item, result in zip(generated, results):
         parent = PARENT_LATTICES[item.lattice]
         n = len(item.atoms)
-        a_start = metrics.pseudo_cubic_lattice_parameter(item.atoms, item.lattice)
+        a_start = pseudo_cubic_lattice_parameter(item.atoms, item.lattice)
         row: dict[str, Any] = {
             "task": "substitution",
             "calculator": calculator_name,
@@ -342,7 +344,7 @@ def run_substitution(
             "error": result.error or "",
         }
         if result.status != "failed":
-            a_final = metrics.pseudo_cubic_lattice_parameter(result.atoms, item.lattice)
+            a_final = pseudo_cubic_lattice_parameter(result.atoms, item.lattice)
             reference_started = time.perf_counter()
             e_ref, error_ref = _energy(reference_calculator, result.atoms)
             row.update(
@@ -351,7 +353,7 @@ def run_substitution(
                 if parent.experimental
                 else np.nan,
                 volume_change_pct=result.volume_change_percent,
-                cell_distortion_pct=metrics.cell_distortion_percent(result.atoms, item.atoms),
+                cell_distortion_pct=geometry.cell_distortion_percent(result.atoms, item.atoms),
                 energy_per_atom=result.energy / n,
                 energy_ref_per_atom=e_ref / n,
                 reference_time_s=time.perf_counter() - reference_started,

@@ -37,10 +37,10 @@ from ase.data import atomic_numbers
 from dataset_builder._synthetic import synthetic_lemat_table, write_lemat_parquet
 from dataset_builder.cli import main as main_cli
 from dataset_builder.elements import METALS, element_counts, reduced_formula
-from dataset_builder.hdf5_io import read_table, write
 from dataset_builder.lemat_parquet import lemat_stress_to_ase
-from dataset_builder.records import StructureTable, source_database
-from dataset_builder.splits import assign_splits_by_formula
+from heo_base.dataset_file import read_table, write
+from heo_base.splits import assign_splits_by_formula
+from heo_base.structure_table import StructureTable, source_database
 
 
 def _baseline_row(row: dict) -> dict | None:

@@ -2,7 +2,7 @@
 
 How :data:`heo_calc.relax.INITIAL_HESSIAN_EV_PER_A2` and the default optimizer were chosen:
 ``lbfgs`` (L-BFGS whose initial Hessian is rescaled to the measured curvature every step,
-:class:`heo_calc.optimizers.ScaledLBFGS`) against ``ase-lbfgs`` (ASE's, which keeps the
+:class:`heo_calc.relax.ScaledLBFGS`) against ``ase-lbfgs`` (ASE's, which keeps the
 guess) and ``bfgs``. Every relaxation goes
 through :func:`heo_calc.relax_many` (sequential, FrechetCellFilter, same fmax), on
 structures of several kinds so that no single lattice decides:
@@ -89,7 +89,7 @@ def main() -> None:
                 calculator,
                 fmax=args.fmax,
                 optimizer=optimizer,
-                batched=False,
+                strategy="sequential",
                 progress=False,
                 **options,
             )

@@ -7,7 +7,8 @@ and peak memory. Variants:
 
 * ``plain``: FIRE, one structure after another, in one process (the seed project's loop).
 * ``sequential``: the engine's default optimizer (rescaled L-BFGS), one after another.
-* ``fast``: ``relax_many``'s own choice (worker processes on a CPU, lock-step on a GPU).
+* ``fast``: ``relax_many``'s own choice (in this process on a CPU, lock-step on a GPU).
+* ``processes``: one worker process per usable core, one torch thread each.
 * ``lockstep``: every structure advances together, one batched model call per step.
 
 Each variant runs in its own subprocess so that its peak memory (max RSS, including its
@@ -31,7 +32,7 @@ import time
 
 import numpy as np
 
-VARIANTS = ("plain", "sequential", "fast", "lockstep")
+VARIANTS = ("plain", "sequential", "fast", "lockstep", "processes")
 
 
 def _structures(n: int):
@@ -55,15 +56,19 @@ def run_variant(variant: str, calc: str, n: int, fmax: float, max_batch_atoms: i
     ready = time.perf_counter()
     options = {"fmax": fmax, "progress": False}
     if variant == "plain":
-        results = relax_many(structures, calculator, optimizer="fire", batched=False, **options)
+        results = relax_many(structures, calculator, optimizer="fire", strategy="sequential", **options)
     elif variant == "sequential":
-        results = relax_many(structures, calculator, batched=False, **options)
+        results = relax_many(structures, calculator, strategy="sequential", **options)
+    elif variant == "processes":
+        from heo_calc.relax.strategies import usable_cores
+
+        results = relax_many(structures, calc, workers=usable_cores(), **options)
     elif variant == "lockstep":
         results = relax_many(
             structures, calculator, strategy="lockstep", max_batch_atoms=max_batch_atoms, **options
         )
     else:
-        results = relax_many(structures, calc, **options)
+        results = relax_many(structures, calculator, **options)
     elapsed = time.perf_counter() - ready
     peak_kib = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -131,18 +136,24 @@ def _row(calc: str, variant: str, result: dict, plain: dict | None, n: int) -> s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calc", default="heo-ft,sevennet-0", help="comma-separated registry names")
     parser.add_argument("--n", type=int, default=8, help="number of 64-atom structures (default: 8)")
     parser.add_argument("--fmax", type=float, default=0.05, help="eV/Å (default: 0.05)")
     parser.add_argument(
-        "--variants", default="plain,fast", help=f"comma-separated, of {', '.join(VARIANTS)} (default: plain,fast)"
+        "--variants",
+        default="plain,fast",
+        help=f"comma-separated, of {', '.join(VARIANTS)} (default: plain,fast)",
     )
     parser.add_argument(
         "--max-batch-atoms", type=int, default=1024, help="atoms per batched call, lockstep (default: 1024)"
     )
     parser.add_argument("--out", help="append one JSON line per finished variant to this file")
-    parser.add_argument("--variant-timeout", type=float, default=None, help="seconds per variant (default: none)")
+    parser.add_argument(
+        "--variant-timeout", type=float, default=None, help="seconds per variant (default: none)"
+    )
     parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
@@ -163,11 +174,11 @@ def main() -> None:
         results = {variant: _measure(variant, args, calc) for variant in variants}
         plain = results.get("plain")
         rows += [_row(calc, v, r, plain, args.n) for v, r in results.items() if r is not None]
-    from heo_calc.parallel import default_worker_count
+    from heo_calc.relax.strategies import usable_cores
 
     print(
         f"\n{args.n} rattled (σ = 0.05 Å) 64-atom rock-salt (Mg,Co,Ni,Cu,Zn)O, fmax {args.fmax} eV/Å, "
-        f"FrechetCellFilter, {default_worker_count()} usable CPU cores; relaxation time excludes start-up"
+        f"FrechetCellFilter, {usable_cores()} usable CPU cores; relaxation time excludes start-up"
     )
     print(
         "| calculator | variant | structures/min | vs plain | median steps | converged "

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dataset_builder.splits import SPLIT_NAMES, assign_splits_by_formula
+from heo_base.splits import SPLIT_NAMES, assign_splits_by_formula
 
 __all__ = ["SPLIT_NAMES", "assign_splits_by_formula", "read", "write"]
 
 
 def __getattr__(name: str) -> Any:
     if name in {"read", "write"}:
-        from dataset_builder import hdf5_io
+        from heo_base import dataset_file
 
-        return getattr(hdf5_io, name)
+        return getattr(dataset_file, name)
     raise AttributeError(f"module 'dataset_builder' has no attribute {name!r}")

@@ -14,7 +14,7 @@ import numpy as np
 
 from dataset_builder.errors import EmptyDatasetError, FilterConfigError
 from dataset_builder.heo_filter import DropReason, HEOFilter
-from dataset_builder.splits import SPLIT_NAMES, assign_splits_by_formula
+from heo_base.splits import SPLIT_NAMES, assign_splits_by_formula
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +82,8 @@ def build_dataset(
     Raises:
         DatasetError: unreadable source, missing column, no structure kept, bad settings.
     """
-    from dataset_builder.hdf5_io import write
     from dataset_builder.sources import describe_source, scan_source
+    from heo_base.dataset_file import write
 
     heo_filter = heo_filter or HEOFilter()
     try:  # validate the fractions before a long scan
@@ -118,7 +118,7 @@ def build_dataset(
         "dedup": bool(dedup),
         "split_fractions": list(split_fractions),
         "split_seed": int(seed),
-        "split_grouping": "reduced formula (dataset_builder.splits.assign_splits_by_formula)",
+        "split_grouping": "reduced formula (heo_base.splits.assign_splits_by_formula)",
         "energy_key": energy_key or "default (parquet: energy; extxyz: detected)",
         "forces_key": forces_key or "default (parquet: forces; extxyz: detected)",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -249,11 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    from dataset_builder.errors import DatasetError
+    from heo_base.errors import HEODataError
 
     try:
         args.handler(args)
-    except (DatasetError, OSError) as error:
+    except (HEODataError, OSError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from dataset_builder.records import StructureTable
+from heo_base.structure_table import StructureTable
 
 logger = logging.getLogger(__name__)
 

@@ -1,13 +1,16 @@
 """Exceptions of dataset_builder; each message names the problem and the fix.
 
-The CLI turns every :class:`DatasetError` (and :class:`OSError`) into one line
+The CLI turns every :class:`~heo_base.errors.HEODataError` (the base of :class:`DatasetError`
+and of the HDF5 format's :class:`~heo_base.errors.DatasetFileError`) and :class:`OSError` into one line
 ``heo-dataset: error: …`` and exit status 2.
 """
 
 from __future__ import annotations
 
+from heo_base.errors import HEODataError
 
-class DatasetError(Exception):
+
+class DatasetError(HEODataError):
     """Base class of every error dataset_builder raises on purpose."""
 
 
@@ -40,7 +43,3 @@ class FilterConfigError(DatasetError, ValueError):
 
 class EmptyDatasetError(DatasetError):
     """No structure passed the filter, so there is nothing to write."""
-
-
-class DatasetFileError(DatasetError):
-    """An HDF5 file that is not a readable heo-dataset file."""

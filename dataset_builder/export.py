@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 from dataset_builder.errors import EmptyDatasetError
-from dataset_builder.hdf5_io import read
-from heo_calc.atomic import atomic_output
+from heo_base.atomic_write import atomic_output
+from heo_base.dataset_file import read
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Read labelled structures from an extended-XYZ file through the HEO filter.
 
-Labels are found under the first present key of :data:`ENERGY_KEYS` (``atoms.info``,
-total energy in eV), :data:`FORCES_KEYS` (``atoms.arrays``, eV/Å) and
-:data:`STRESS_KEYS` (``atoms.info``, eV/Å^3 in ASE's sign convention, Voigt-6, 9 values or
+Labels are found (:func:`heo_base.labels.find_label`) under the first present key of :data:`~heo_base.labels.ENERGY_KEYS` (``atoms.info``,
+total energy in eV), :data:`~heo_base.labels.FORCES_KEYS` (``atoms.arrays``, eV/Å) and
+:data:`~heo_base.labels.STRESS_KEYS` (``atoms.info``, eV/Å^3 in ASE's sign convention, Voigt-6, 9 values or
 3x3), or in the calculator ASE attaches for plain ``energy``/``forces``/``stress`` keys.
 """
 
@@ -12,40 +12,21 @@ import logging
 import os
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dataset_builder.elements import element_counts, reduced_formula
 from dataset_builder.errors import SourceError
 from dataset_builder.heo_filter import DropReason, HEOFilter
-from dataset_builder.records import SOURCE_DATABASES, StructureTable, source_database
 from dataset_builder.scan import ScanResult
+from heo_base.labels import ENERGY_KEYS, FORCES_KEYS, find_label
+from heo_base.structure_table import SOURCE_DATABASES, StructureTable, source_database
 
 if TYPE_CHECKING:
-    from ase import Atoms
+    pass
 
 logger = logging.getLogger(__name__)
-
-ENERGY_KEYS: Final[tuple[str, ...]] = ("REF_energy", "DFT_energy", "energy", "dft_energy", "total_energy")
-FORCES_KEYS: Final[tuple[str, ...]] = ("REF_forces", "DFT_forces", "forces", "dft_forces")
-STRESS_KEYS: Final[tuple[str, ...]] = ("REF_stress", "DFT_stress", "stress", "dft_stress")
-
-
-def _calc_result(atoms: Atoms, name: str) -> Any:
-    results = getattr(atoms.calc, "results", None) or {}
-    return results.get(name)
-
-
-def _label(atoms: Atoms, keys: tuple[str, ...], store: str, calc_name: str) -> Any:
-    """First of ``keys`` found in ``atoms.info``/``atoms.arrays``, else the calculator's result."""
-    mapping = atoms.info if store == "info" else atoms.arrays
-    for key in keys:
-        if key in mapping:
-            return mapping[key]
-    if calc_name in keys:
-        return _calc_result(atoms, calc_name)
-    return None
 
 
 def scan_extxyz(
@@ -103,8 +84,8 @@ def scan_extxyz(
                 dropped[reason.value] += 1
                 continue
             n_candidates += 1
-            energy = _label(atoms, energy_keys, "info", "energy")
-            forces = _label(atoms, forces_keys, "arrays", "forces")
+            energy = find_label(atoms, "energy", energy_key)
+            forces = find_label(atoms, "forces", forces_key)
             if forces is None:
                 dropped[DropReason.MISSING_FORCES.value] += 1
                 continue
@@ -123,7 +104,7 @@ def scan_extxyz(
             if not np.isfinite(cell).all():
                 dropped[DropReason.NON_FINITE.value] += 1
                 continue
-            stress = _label(atoms, STRESS_KEYS, "info", "stress")
+            stress = find_label(atoms, "stress")
             if stress is not None:
                 stress = np.asarray(stress, dtype=np.float64)
                 if stress.shape not in {(6,), (9,), (3, 3)} or not np.isfinite(stress).all():

@@ -28,8 +28,8 @@ from ase.units import GPa
 from dataset_builder.elements import element_counts, reduced_formula
 from dataset_builder.errors import MissingColumnError, SourceError
 from dataset_builder.heo_filter import DropReason, HEOFilter
-from dataset_builder.records import StructureTable, source_database
 from dataset_builder.scan import ScanResult
+from heo_base.structure_table import StructureTable, source_database
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dataset_builder.elements import OXYGEN, cation_fractions, ideal_mixing_entropy
-from dataset_builder.hdf5_io import read_attributes, read_table, table_to_atoms
-from dataset_builder.records import StructureTable
-from dataset_builder.splits import SPLIT_NAMES
+from heo_base.dataset_file import read_attributes, read_table, table_to_atoms
+from heo_base.splits import SPLIT_NAMES
+from heo_base.structure_table import StructureTable
 
 if TYPE_CHECKING:
     import pandas as pd

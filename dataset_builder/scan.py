@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from dataset_builder.records import StructureTable
+from heo_base.structure_table import StructureTable
 
 
 @dataclass

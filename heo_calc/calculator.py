@@ -9,7 +9,7 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 
-from heo_calc.coverage import supported_atomic_numbers
+from heo_calc.backends.capabilities import covered_atomic_numbers
 from heo_calc.registry import get_calculator
 from heo_calc.validation import DEFAULT_MIN_DISTANCE, check_structure
 
@@ -49,7 +49,7 @@ class HEOCalculator(Calculator):
         self.backend = get_calculator(model, device=device, dtype=dtype, **backend_kwargs)
         self.model_name = model
         self.min_distance = min_distance
-        self.supported_numbers = supported_atomic_numbers(self.backend)
+        self.supported_numbers = covered_atomic_numbers(self.backend)
         self.parameters.update(dict(self.backend.parameters))
         self.parameters.update({"model": model, "device": device})
 

@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from heo_calc.atomic import atomic_output
+from heo_base.atomic_write import atomic_output
 
 logger = logging.getLogger(__name__)
 
@@ -59,48 +59,32 @@ def _command_relax(args: argparse.Namespace) -> int:
 
     from ase.io import write
 
-    from heo_calc.registry import get_calculator
     from heo_calc.relax import relax_many
 
     structures = _read_structures(args.files)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    calculator = get_calculator(args.calc, device=args.device)
     results = relax_many(
         structures,
-        calculator,
+        args.calc,  # by name: worker processes and clusters build their own copy
         fmax=args.fmax,
         max_steps=args.steps,
         optimizer=args.optimizer,
-        batched=not args.sequential,
+        strategy="sequential" if args.sequential else "auto",
+        workers=args.workers,
         relax_cell=not args.fixed_cell,
         trajectory_dir=out_dir / "trajectories" if args.trajectory else None,
         progress=not args.quiet,
+        device=args.device,
     )
-    rows = []
     for index, result in enumerate(results):
         print(result.summary())
-        rows.append(
-            {
-                "name": result.name,
-                "status": result.status,
-                "converged": result.converged,
-                "n_steps": result.n_steps,
-                "energy_eV": result.energy,
-                "energy_per_atom_eV": result.energy / len(result.atoms),
-                "max_force_eV_per_A": result.max_force,
-                "max_stress_GPa": result.max_stress_gpa,
-                "volume_change_percent": result.volume_change_percent,
-                "wall_time_s": result.wall_time_s,
-                "error": result.error,
-            }
-        )
         if result.status != "failed":
             final = out_dir / f"{index:04d}-{result.name}.extxyz"
             with atomic_output(final) as temporary:
                 write(temporary, result.atoms, format="extxyz")
-    summary = out_dir / "summary.json"
-    with atomic_output(summary) as temporary:
+    rows = [result.as_row() for result in results]
+    with atomic_output(out_dir / "summary.json") as temporary:
         temporary.write_text(
             json.dumps({"calculator": args.calc, "fmax": args.fmax, "results": rows}, indent=2)
         )
@@ -114,26 +98,23 @@ def _command_demo(args: argparse.Namespace) -> int:
     from heo_calc.calculator import HEOCalculator
     from heo_calc.relax import relax_many
     from heo_calc.structures import rocksalt_heo_supercell
+    from heo_calc.structures.lattices import pseudo_cubic_lattice_parameter
 
     atoms = rocksalt_heo_supercell(repeat=args.repeat, seed=args.seed, rattle=0.05)
     calculator = HEOCalculator(args.calc, device=args.device)
     print(f"relaxing a rattled {len(atoms)}-atom rock-salt (Mg,Co,Ni,Cu,Zn)O supercell with {args.calc!r}")
     (result,) = relax_many([atoms], calculator, fmax=args.fmax, progress=False)
     print(result.summary())
-    n_formula_units = sum(result.atoms.numbers == 8)
-    pseudo_cubic_a = (4 * result.atoms.get_volume() / n_formula_units) ** (1 / 3)
-    print(
-        f"pseudo-cubic lattice parameter a = (4 V / N_O)^(1/3) = {pseudo_cubic_a:.4f} Å (experiment: ~4.22-4.24 Å)"
-    )
+    pseudo_cubic_a = pseudo_cubic_lattice_parameter(result.atoms, "rocksalt")
+    print(f"pseudo-cubic lattice parameter a = {pseudo_cubic_a:.4f} Å (experiment: ~4.22-4.24 Å)")
     return 0 if result.status != "failed" else 1
 
 
 def _command_evaluate(args: argparse.Namespace) -> int:
-
     import pandas as pd
 
+    from heo_base.labelled_data import load_labelled_structures
     from heo_calc.evaluation import evaluate_calculator_on_splits, format_summary_table, format_worst
-    from heo_calc.finetune.data import load_labelled_structures
 
     data = Path(args.data)
     is_hdf5 = data.suffix in {".h5", ".hdf5"}
@@ -197,7 +178,7 @@ def _command_finetune(args: argparse.Namespace) -> int:
 
 
 def _command_refit_energies(args: argparse.Namespace) -> int:
-    from heo_calc.finetune.data import load_labelled_structures
+    from heo_base.labelled_data import load_labelled_structures
     from heo_calc.finetune.energy_reference import refit_energy_reference
 
     structures = load_labelled_structures(args.data, split=args.split)  # split: .h5 only
@@ -246,7 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     relax.add_argument("--trajectory", action="store_true", help="write one ASE .traj per structure")
     relax.add_argument("--fixed-cell", action="store_true", help="relax positions only")
     relax.add_argument(
-        "--sequential", action="store_true", help="plain one-at-a-time ASE loop instead of the batched engine"
+        "--sequential",
+        action="store_true",
+        help="one structure after another, never batched (default: batched on a GPU)",
+    )
+    relax.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="relax in N local worker processes, one torch thread each (default: none, in this process)",
     )
     relax.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     relax.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from heo_calc.atomic import atomic_output
+from heo_base.atomic_write import atomic_output
 
 
 def test_success_replaces_the_target(tmp_path):

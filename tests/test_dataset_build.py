@@ -23,9 +23,9 @@ from dataset_builder.build import build_dataset
 from dataset_builder.errors import EmptyDatasetError
 from dataset_builder.export import export_extxyz
 from dataset_builder.extxyz_source import scan_extxyz
-from dataset_builder.hdf5_io import read_attributes, read_table, write
 from dataset_builder.heo_filter import HEOFilter
-from dataset_builder.records import StructureTable
+from heo_base.dataset_file import read_attributes, read_table, write
+from heo_base.structure_table import StructureTable
 
 DEV_EXTXYZ = Path(__file__).parents[1].parent / "shared/data/heo_lemat_dev.extxyz"
 

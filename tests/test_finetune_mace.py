@@ -21,8 +21,8 @@ from ase.build import bulk
 from ase.io import read, write
 from tiny_mace import build_tiny_mace_model, fit_atomic_energies
 
+from heo_base.errors import LabelledDataError
 from heo_calc.errors import ModelWeightsNotFoundError, UnsupportedElementsError
-from heo_calc.finetune.data import TrainingDataError
 from heo_calc.finetune.mace import (
     MODEL_NAME,
     PROVENANCE_NAME,
@@ -261,7 +261,7 @@ def _rock_salt_cells(count: int, *, with_forces: bool) -> list[Atoms]:
 def test_training_data_without_forces_raises(tmp_path):
     foundation = build_tiny_mace_model(tmp_path / "tiny.model", atomic_numbers=[8, 12])
     write(tmp_path / "train.extxyz", _rock_salt_cells(4, with_forces=False))
-    with pytest.raises(TrainingDataError, match="no forces"):
+    with pytest.raises(LabelledDataError, match="no forces"):
         finetune_mace(
             foundation_model=foundation,
             train_file=tmp_path / "train.extxyz",

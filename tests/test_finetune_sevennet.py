@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from ase.io import read, write
 
+from heo_base.errors import LabelledDataError
 from heo_calc import get_calculator
 from heo_calc.cli import main
-from heo_calc.finetune.data import TrainingDataError
 from heo_calc.finetune.runner import finetune
 from heo_calc.finetune.sevennet import latest_checkpoint
 
@@ -63,7 +63,7 @@ def test_resume_continues_from_the_last_checkpoint(finetuned, few_structures):
 
 
 def test_resume_without_checkpoint_is_a_clear_error(few_structures, tmp_path):
-    with pytest.raises(TrainingDataError, match="holds no checkpoint"):
+    with pytest.raises(LabelledDataError, match="holds no checkpoint"):
         finetune(base="sevennet-0", train=few_structures, valid=None, out_dir=tmp_path, epochs=1, resume=True)
 
 

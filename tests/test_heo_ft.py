@@ -7,7 +7,7 @@ import pytest
 from ase.io import read
 from pymatgen.core import Composition
 
-from dataset_builder.splits import assign_splits_by_formula
+from heo_base.splits import assign_splits_by_formula
 from heo_calc import HEOCalculator
 from heo_calc.backends.heo_ft import heo_ft_metadata, heo_ft_weights_path
 

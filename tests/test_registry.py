@@ -126,3 +126,30 @@ def test_models_of_different_dtypes_work_in_one_process(tiny_mace_file, rattled_
         atoms.calc = calc
         assert np.isfinite(atoms.get_forces()).all()
     assert torch.get_default_dtype() == before
+
+
+def test_our_mace_download_table_matches_mace_torch():
+    """The file names listing uses without importing mace-torch are mace-torch's own."""
+    from mace.calculators import foundations_models
+    from mace.tools.utils import get_cache_dir
+
+    from heo_calc.backends.mace import MACE_FOUNDATION_URLS, MACE_FOUNDATIONS, mace_cache_dir
+
+    for key in MACE_FOUNDATIONS.values():
+        assert MACE_FOUNDATION_URLS[key] == foundations_models.mace_mp_urls[key]
+    assert mace_cache_dir() == get_cache_dir()
+
+
+def test_listing_imports_no_backend_and_prints_no_warnings():
+    """`heo-calc list` names every calculator without importing torch, mace-torch, sevenn or chgnet."""
+    import subprocess
+
+    script = (
+        "import sys; from heo_calc.cli import main; main(['list']); "
+        "print('IMPORTED', sorted(m for m in ('torch', 'mace', 'sevenn', 'chgnet', 'e3nn') if m in sys.modules))"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert "IMPORTED []" in completed.stdout
+    assert "sevennet-0" in completed.stdout and "mace-mp0" in completed.stdout
+    assert completed.stderr == ""

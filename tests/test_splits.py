@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from dataset_builder.splits import assign_splits_by_formula
+from heo_base.splits import assign_splits_by_formula
 
 
 def test_formula_style_does_not_change_the_split():

@@ -37,10 +37,12 @@ def require_package(module: str, distribution: str, calculator_name: str) -> Non
         )
 
 
-def require_float32(dtype: str, calculator_name: str) -> str:
-    """Backends whose models exist in float32 only: accept float32, reject others clearly."""
+def float32_only(dtype: str, calculator_name: str) -> str:
+    """The dtype of a backend whose models exist in float32 only: always ``"float32"``.
+
+    ``float64`` (the registry-wide default) and ``auto`` are accepted and mean float32 for
+    these models, which record it in their provenance; anything else is rejected clearly.
+    """
     if dtype in ("float32", "auto", "float64"):
-        # float64 is the registry-wide default; these models only exist in float32,
-        # so they run in float32 and say so in their provenance.
         return "float32"
     raise ValueError(f"calculator {calculator_name!r} supports dtype 'float32' only, got {dtype!r}")

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 from ase.calculators.calculator import Calculator
 
-from heo_calc.backends._common import require_float32, require_package, resolve_device
+from heo_calc.backends._common import float32_only, require_package, resolve_device
+from heo_calc.backends.capabilities import Capabilities, declare
 
 CHGNET_MODEL_VERSION = "0.3.0"
+#: CHGNet's element embedding spans Z = 1..94.
+_CHGNET_MAX_Z = 94
+
+CAPABILITIES = Capabilities(
+    backend="chgnet",
+    dtype="float32",
+    covered_numbers=lambda calculator: frozenset(range(1, _CHGNET_MAX_Z + 1)),
+)
 
 
 def make_chgnet(*, device: str = "auto", dtype: str = "float64", **kwargs) -> Calculator:
     """CHGNet 0.3.0 as an ASE calculator (float32).
 
     Its energies are MP2020-corrected (eV), so compare them with DFT only after a
-    per-element reference fit (see :mod:`heo_calc.metrics`).
+    per-element reference fit (see :mod:`heo_calc.evaluation`).
     """
-    require_float32(dtype, "chgnet")
+    float32_only(dtype, "chgnet")
     require_package("chgnet", "chgnet==0.4.2", "chgnet")
     from chgnet.model import CHGNet
     from chgnet.model.dynamics import CHGNetCalculator
 
     model = CHGNet.load(model_name=CHGNET_MODEL_VERSION, use_device="cpu", verbose=False)
-    return CHGNetCalculator(model=model, use_device=resolve_device(device), **kwargs)
+    return declare(CHGNetCalculator(model=model, use_device=resolve_device(device), **kwargs), CAPABILITIES)
 
 
 def _check_available() -> None:

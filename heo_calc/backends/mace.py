@@ -9,6 +9,7 @@ from pathlib import Path
 from ase.calculators.calculator import Calculator
 
 from heo_calc.backends._common import MODEL_DIR_ENV, require_package, resolve_device, user_model_dir
+from heo_calc.backends.capabilities import Capabilities, declare
 from heo_calc.errors import ModelUnavailableError, ModelWeightsNotFoundError
 
 logger = logging.getLogger(__name__)
@@ -21,34 +22,40 @@ MACE_FOUNDATIONS: dict[str, str] = {
     "mace-omat": "medium-omat-0",
 }
 
+#: Download URLs of those keys, as mace-torch 0.3.16's ``mace_mp_urls`` gives them. Kept here
+#: so that listing calculators never imports mace-torch (seconds of imports, third-party
+#: warnings, and a process-wide ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``); a test checks the
+#: table against mace-torch's own.
+MACE_FOUNDATION_URLS: dict[str, str] = {
+    "small": "https://github.com/ACEsuit/mace-mp/releases/download/mace_mp_0/2023-12-10-mace-128-L0_energy_epoch-249.model",
+    "medium": "https://github.com/ACEsuit/mace-mp/releases/download/mace_mp_0/2023-12-03-mace-128-L1_epoch-199.model",
+    "large": "https://github.com/ACEsuit/mace-mp/releases/download/mace_mp_0/MACE_MPtrj_2022.9.model",
+    "medium-omat-0": "https://github.com/ACEsuit/mace-mp/releases/download/mace_omat_0/mace-omat-0-medium.model",
+}
+
 #: Set to 1 to never attempt a download (e.g. on cluster nodes without network).
 OFFLINE_ENV = "HEO_CALC_OFFLINE"
 
 
-def _import_mace_foundations():
-    require_package("mace", "mace-torch", "mace")
-    from mace.calculators import foundations_models
-    from mace.tools.utils import get_cache_dir
-
-    return foundations_models, Path(get_cache_dir())
+def mace_cache_dir() -> Path:
+    """mace-torch's download cache, as its ``get_cache_dir`` computes it: ``$XDG_CACHE_HOME/mace`` or ``~/.cache/mace``."""
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mace"
 
 
 def mace_foundation_file_name(name: str) -> tuple[str, str]:
     """Return (file name, download URL) of a MACE foundation model name such as ``mace-mp0``."""
-    foundations_models, _ = _import_mace_foundations()
     key = MACE_FOUNDATIONS.get(name, name)
-    if key not in foundations_models.mace_mp_urls:
+    if key not in MACE_FOUNDATION_URLS:
         known = ", ".join(sorted(MACE_FOUNDATIONS))
         raise ModelUnavailableError(f"unknown MACE foundation model {name!r}; known names: {known}")
-    url = foundations_models.mace_mp_urls[key]
+    url = MACE_FOUNDATION_URLS[key]
     return os.path.basename(url), url
 
 
 def candidate_dirs() -> list[Path]:
     """Directories searched for foundation model files, in order."""
-    _, cache_dir = _import_mace_foundations()
     dirs = [user_model_dir()] if user_model_dir() else []
-    return [*dirs, cache_dir]
+    return [*dirs, mace_cache_dir()]
 
 
 def resolve_mace_model_file(name_or_path: str | os.PathLike, *, allow_download: bool | None = None) -> Path:
@@ -76,7 +83,9 @@ def resolve_mace_model_file(name_or_path: str | os.PathLike, *, allow_download: 
     else:
         failure = "it has not been downloaded yet (get_calculator tries the download on first use)"
     if allow_download:
-        foundations_models, _ = _import_mace_foundations()
+        require_package("mace", "mace-torch", "mace")
+        from mace.calculators import foundations_models
+
         try:
             key = MACE_FOUNDATIONS.get(str(name_or_path), str(name_or_path))
             return Path(foundations_models.download_mace_mp_checkpoint(key))
@@ -99,13 +108,28 @@ def make_mace_from_file(
     return _mace_calculator(model_file, device=device, dtype=dtype, **kwargs)
 
 
+def _covered_numbers(calculator: Calculator) -> frozenset[int] | None:
+    z_table = getattr(calculator, "z_table", None)
+    return frozenset(int(z) for z in z_table.zs) if z_table is not None else None
+
+
+CAPABILITIES = Capabilities(backend="mace", dtype="float64", covered_numbers=_covered_numbers)
+
+
 def _mace_calculator(model_file: Path, *, device: str, dtype: str, **kwargs) -> Calculator:
+    """mace-torch's calculator for a ``.model`` file.
+
+    A MACE ``.model`` file is a whole pickled ``torch.nn.Module`` by mace-torch's design, and
+    mace-torch unpickles it in full: load only model files you trust (the foundation models
+    from mace-torch's release URLs, or your own finetunes).
+    """
     require_package("mace", "mace-torch", "mace")
     from mace.calculators import MACECalculator
 
-    return MACECalculator(
+    calculator = MACECalculator(
         model_paths=str(model_file), device=resolve_device(device), default_dtype=dtype, **kwargs
     )
+    return declare(calculator, CAPABILITIES)
 
 
 def _make_foundation(name: str):
@@ -113,6 +137,7 @@ def _make_foundation(name: str):
         return _mace_calculator(resolve_mace_model_file(name), device=device, dtype=dtype, **kwargs)
 
     def check_available() -> None:
+        require_package("mace", "mace-torch", name)
         resolve_mace_model_file(name, allow_download=False)
 
     factory.__doc__ = f"MACE foundation model {name!r} ({MACE_FOUNDATIONS[name]}) as an ASE calculator."

@@ -99,10 +99,10 @@ class WeightAnchor:
 def _anchor_state(checkpoint: str) -> dict[str, torch.Tensor]:
     from sevenn.util import pretrained_name_to_path
 
+    from heo_calc.backends.sevennet import load_checkpoint
+
     path = checkpoint if os.path.isfile(checkpoint) else pretrained_name_to_path(checkpoint)
-    # the base is sevenn's own wheel file or a checkpoint of ours
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    return dict(state["model_state_dict"])
+    return dict(load_checkpoint(path)["model_state_dict"])
 
 
 def _install_weight_anchor(trainer_class, strength: float, checkpoint: str) -> None:

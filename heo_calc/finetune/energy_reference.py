@@ -3,7 +3,7 @@
 Finetuning moves a model's energies by a roughly constant amount per atom of each element
 (the network learns the training set's reference along with its forces). The model card
 measures energies also after a per-element linear reference fitted on the train split
-(:func:`heo_calc.metrics.fit_elemental_offsets`); this module bakes that same fit into the
+(:func:`heo_calc.statistics.fit_elemental_offsets`); this module bakes that same fit into the
 checkpoint's per-species energy shift, so the raw energies a user gets are the corrected
 ones. Forces and stresses do not change: a constant per atom has no gradient. Whether it
 helps depends on the model: check it on a validation split (for the shipped ``heo-ft`` it
@@ -24,9 +24,9 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 
-from heo_calc import metrics
-from heo_calc.atomic import atomic_output
-from heo_calc.evaluation import REFERENCE_FIT_HUBER_DELTA
+from heo_base.atomic_write import atomic_output
+from heo_calc import statistics
+from heo_calc.evaluation import REFERENCE_FIT_HUBER_DELTA, evaluate_structures
 
 logger = logging.getLogger(__name__)
 
@@ -43,19 +43,19 @@ def fit_energy_reference(
     """Per-element offsets (eV per atom of the element) of ``calculator``'s energies against DFT.
 
     ``E_pred - E_DFT ≈ Σ_e n_e · offset_e`` over ``structures`` (labelled as for
-    :func:`heo_calc.metrics.evaluate_structures`), fitted with the Huber loss of the model
+    :func:`heo_calc.evaluation.evaluate_structures`), fitted with the Huber loss of the model
     card's reference fit (``huber_delta`` eV/atom). Structures the model fails on are left
-    out of the fit (:func:`~heo_calc.metrics.evaluate_structures` logs each). Elements absent
+    out of the fit (:func:`~heo_calc.evaluation.evaluate_structures` logs each). Elements absent
     from ``structures`` are not in the result.
     """
     if not structures:
         raise ValueError("no structures to fit the energy reference on; pass the training data")
-    table = metrics.evaluate_structures(calculator, structures)
+    table = evaluate_structures(calculator, structures)
     differences = (table["energy_pred"] - table["energy_DFT"]).to_numpy(float)
     if not np.isfinite(differences).any():
         raise ValueError("the model gave no finite energy on any structure; cannot fit an energy reference")
-    composition, elements = metrics.composition_matrix(list(structures))
-    offsets = metrics.fit_elemental_offsets(composition, differences, huber_delta=huber_delta)
+    composition, elements = statistics.composition_matrix(list(structures))
+    offsets = statistics.fit_elemental_offsets(composition, differences, huber_delta=huber_delta)
     return {element: float(offset) for element, offset in zip(elements, offsets)}
 
 
@@ -70,10 +70,10 @@ def apply_energy_reference(checkpoint: Path, offsets: Mapping[str, float], desti
     import torch
     from ase.data import atomic_numbers
 
+    from heo_calc.backends.sevennet import load_checkpoint
     from heo_calc.errors import UnsupportedElementsError
-    from heo_calc.finetune.sevennet import load_sevennet_checkpoint
 
-    state = load_sevennet_checkpoint(Path(checkpoint))
+    state = load_checkpoint(Path(checkpoint))
     weights, config = state["model_state_dict"], state["config"]
     shift = weights.get(SHIFT_KEY)
     if shift is None or shift.ndim != 1 or shift.numel() < 2:

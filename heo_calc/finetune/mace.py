@@ -19,13 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from heo_base.labelled_data import load_labelled_structures, write_training_extxyz
+from heo_base.labels import ENERGY_KEY, FORCES_KEY
 from heo_calc.errors import ModelUnavailableError, ModelWeightsNotFoundError, UnsupportedElementsError
-from heo_calc.finetune.data import (
-    TRAINING_ENERGY_KEY,
-    TRAINING_FORCES_KEY,
-    load_labelled_structures,
-    write_training_extxyz,
-)
 
 logger = logging.getLogger(__name__)
 _trainer_logger = logging.getLogger(f"{__name__}.run_train")
@@ -109,7 +105,7 @@ def finetune_mace(
         Unknown ``method`` or ``device``, replay without ``replay_file``, nonsensical numbers.
     ModelWeightsNotFoundError
         ``foundation_model`` is not a file.
-    TrainingDataError
+    LabelledDataError
         Training, validation or replay data without energies or forces.
     UnsupportedElementsError
         The data hold elements the foundation model does not cover.
@@ -264,9 +260,9 @@ def build_run_train_command(
         "--E0s",
         "foundation",
         "--energy_key",
-        TRAINING_ENERGY_KEY,
+        ENERGY_KEY,
         "--forces_key",
-        TRAINING_FORCES_KEY,
+        FORCES_KEY,
         "--default_dtype",
         "float64",
         "--device",
@@ -307,7 +303,11 @@ def build_run_train_command(
 
 
 def foundation_atomic_numbers(model_file: Path) -> list[int]:
-    """Atomic numbers a whole-model MACE file covers (its ``atomic_numbers`` buffer)."""
+    """Atomic numbers a whole-model MACE file covers (its ``atomic_numbers`` buffer).
+
+    A MACE ``.model`` file is a whole pickled module by mace-torch's design (mace_run_train
+    loads it the same way), so it is unpickled in full: pass only model files you trust.
+    """
     import mace  # noqa: F401  (lets e3nn's constants and mace's pickled classes load)
     import torch
 

@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from heo_calc.atomic import atomic_output
-from heo_calc.finetune.data import TrainingDataError, load_labelled_structures, write_training_extxyz
+from heo_base.atomic_write import atomic_output
+from heo_base.errors import LabelledDataError
+from heo_base.labelled_data import load_labelled_structures, write_training_extxyz
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def prepare_training_files(
     else:
         from pymatgen.core import Composition
 
-        from dataset_builder.splits import assign_splits_by_formula
+        from heo_base.splits import assign_splits_by_formula
 
         formulas = [Composition(atoms.get_chemical_formula()).reduced_formula for atoms in train_structures]
         splits = assign_splits_by_formula(formulas, fractions=(0.9, 0.1, 0.0), seed=seed)
@@ -72,14 +73,12 @@ def prepare_training_files(
         from heo_calc.registry import get_calculator
 
         cations = {symbol for atoms in train_structures for symbol in atoms.get_chemical_symbols()}
-        replay = base_labelled_structures(
-            cations, get_calculator(replay_model), base_replay, seed=seed
-        )
+        replay = base_labelled_structures(cations, get_calculator(replay_model), base_replay, seed=seed)
         logger.info("added %d structures labelled by %s (base replay)", len(replay), replay_model)
         write_training_extxyz(replay, out_dir / "data" / "base_replay.extxyz")
         train_structures = train_structures + replay
     if not train_structures or not valid_structures:
-        raise TrainingDataError(
+        raise LabelledDataError(
             f"need at least one training and one validation structure, got {len(train_structures)} and "
             f"{len(valid_structures)}; pass more data or an explicit --valid file"
         )
@@ -103,7 +102,7 @@ def drop_label_outliers(structures: list, *, threshold: float, model: str, recor
 
     import numpy as np
 
-    from heo_calc.metrics import evaluate_structures
+    from heo_calc.evaluation import evaluate_structures
     from heo_calc.registry import get_calculator
 
     errors = evaluate_structures(get_calculator(model, device="cpu"), structures)["energy_error"].to_numpy(
@@ -141,7 +140,7 @@ def drop_listed_structures(structures: list, listing: Path, *, record: Path) -> 
     """Drop the structures whose ``immutable_id`` an earlier ``dropped_outliers.json`` lists.
 
     Reuses a recorded selection without evaluating a model again. Raises
-    :class:`TrainingDataError` when the file is unreadable or none of its ids is present
+    :class:`LabelledDataError` when the file is unreadable or none of its ids is present
     (a record of another data set); ids that are absent are logged.
     """
     import json
@@ -149,14 +148,14 @@ def drop_listed_structures(structures: list, listing: Path, *, record: Path) -> 
     try:
         listed = {str(row["id"]): row for row in json.loads(Path(listing).read_text())["dropped"]}
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise TrainingDataError(
+        raise LabelledDataError(
             f"cannot read the outlier list {listing} ({type(error).__name__}: {error}); pass a "
             "dropped_outliers.json written by an earlier `heo-calc finetune --drop-energy-outliers`"
         ) from error
     ids = [str(atoms.info.get("immutable_id", "")) for atoms in structures]
     found = set(ids) & set(listed)
     if listed and not found:
-        raise TrainingDataError(
+        raise LabelledDataError(
             f"none of the {len(listed)} ids in {listing} is among the training structures; "
             "was it recorded on another data set?"
         )
@@ -211,9 +210,9 @@ def finetune(
     ``λ Σ (θ − θ0)²`` added to the loss) and ``base_replay`` (that many binary-oxide
     structures labelled by the base added to training).
     """
-    from heo_calc.finetune.sevennet import SEVENNET_FOUNDATIONS
-
     import time
+
+    from heo_calc.finetune.sevennet import SEVENNET_FOUNDATIONS
 
     # The time limit counts from here: data preparation spends the same slot of GPU time.
     deadline = time.time() + 60.0 * time_limit_minutes if time_limit_minutes is not None else None
@@ -353,7 +352,7 @@ def _finetune_sevennet(
     if resume:
         last = latest_checkpoint(train_dir)
         if last is None:
-            raise TrainingDataError(
+            raise LabelledDataError(
                 f"--resume given but {train_dir} holds no checkpoint_<epoch>.pth; start without --resume"
             )
         # Continue the same run: keep optimizer, scheduler and epoch counter of the checkpoint.

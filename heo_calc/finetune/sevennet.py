@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from heo_calc.atomic import atomic_output
+from heo_base.atomic_write import atomic_output
 
 logger = logging.getLogger(__name__)
 
@@ -115,35 +115,9 @@ def build_sevennet_config(
 
 def _checkpoint_config(path: Path) -> dict[str, Any]:
     """The model configuration stored in a sevenn checkpoint."""
-    return dict(load_sevennet_checkpoint(path)["config"])
+    from heo_calc.backends.sevennet import load_checkpoint
 
-
-def load_sevennet_checkpoint(path: Path) -> dict[str, Any]:
-    """A sevenn checkpoint (``model_state_dict``, ``config``...) loaded weights-only on the CPU."""
-    import numpy as np
-    import torch
-
-    from heo_calc.backends.sevennet import import_sevenn_calculator
-
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"SevenNet checkpoint {path} does not exist; pass an existing .pth file "
-            "(as a finetuning base, sevennet-0 and sevennet-l3i5 work too)"
-        )
-    import_sevenn_calculator()  # allows the one extra global (slice) sevenn checkpoints pickle
-    # sevenn's own pretrained checkpoints also pickle numpy arrays in their config: allow
-    # exactly the numpy globals they need, only for this load.
-    # (numpy 2 moved numpy.core to numpy._core; the pickles name the old path.)
-    reconstruct = (np._core.multiarray._reconstruct, "numpy.core.multiarray._reconstruct")
-    numpy_globals = [
-        np.ndarray,
-        np.dtype,
-        reconstruct,
-        type(np.dtype(np.float32)),
-        type(np.dtype(np.float64)),
-    ]
-    with torch.serialization.safe_globals(numpy_globals):
-        return torch.load(path, map_location="cpu", weights_only=True)
+    return dict(load_checkpoint(path)["config"])
 
 
 def write_config(config: dict[str, Any], path: Path) -> Path:
@@ -237,8 +211,9 @@ def export_checkpoint(checkpoint: Path, destination: Path) -> Path:
     """
     import torch
 
-    torch.serialization.add_safe_globals([slice])
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)  # our own training output
+    from heo_calc.backends.sevennet import load_checkpoint
+
+    state = load_checkpoint(checkpoint)
     slim = {
         key: value
         for key, value in state.items()
@@ -276,7 +251,10 @@ def portable_config(config: dict[str, Any]) -> dict[str, Any]:
         if key in portable:
             portable[key] = name_only(portable[key])
     if isinstance(portable.get("continue"), dict):
-        portable["continue"] = {**portable["continue"], "checkpoint": name_only(portable["continue"].get("checkpoint"))}
+        portable["continue"] = {
+            **portable["continue"],
+            "checkpoint": name_only(portable["continue"].get("checkpoint")),
+        }
     return portable
 
 

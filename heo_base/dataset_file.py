@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from dataset_builder.errors import DatasetFileError
-from dataset_builder.records import STRING_COLUMNS, StructureTable, stress_to_voigt
-from dataset_builder.splits import SPLIT_NAMES
-from heo_calc.atomic import atomic_output
+from heo_base.atomic_write import atomic_output
+from heo_base.errors import DatasetFileError
+from heo_base.labels import ENERGY_KEY, FORCES_KEY, STRESS_KEY
+from heo_base.splits import SPLIT_NAMES
+from heo_base.structure_table import STRING_COLUMNS, StructureTable, stress_to_voigt
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -44,10 +45,7 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION: Final[int] = 1
 FILE_FORMAT: Final[str] = "heo-dataset"
 
-#: Keys of the labels on the ASE Atoms that :func:`read` returns (mace-torch's defaults).
-ENERGY_KEY: Final[str] = "REF_energy"
-FORCES_KEY: Final[str] = "REF_forces"
-STRESS_KEY: Final[str] = "REF_stress"
+# The labels on the ASE Atoms that :func:`read` returns use heo_base.labels' keys (mace-torch's defaults).
 
 _UNITS: Final[dict[str, str]] = {
     "structures/offsets": "index",

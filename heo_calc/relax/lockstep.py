@@ -7,8 +7,11 @@ live worker is waiting, the batcher evaluates all of them in one call of a
 stay ASE's own; only the force evaluation is shared. Workers take the next structure
 from a queue as soon as theirs finishes, so the batch stays full.
 
-torch-sim, which batches whole optimizers on the GPU, does not support our pinned
-backends (sevenn 0.10.4, mace-torch 0.3.16 with e3nn 0.4.4), hence this small scheduler.
+The batched call is the backend's own (its declared
+:attr:`~heo_calc.backends.capabilities.Capabilities.batch_evaluator`); a backend without one
+is evaluated structure by structure, one worker. torch-sim, which batches whole optimizers
+on the GPU, does not support our pinned backends (sevenn 0.10.4, mace-torch 0.3.16 with
+e3nn 0.4.4), hence this small scheduler.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 
-logger = logging.getLogger(__name__)
+from heo_calc.backends.capabilities import BatchEvaluator, batch_evaluator_of, covered_atomic_numbers
+from heo_calc.relax.single import RelaxOptions, RelaxResult, relax_structure
+from heo_calc.validation import check_structure
 
-#: (structures) -> one dict of energy (eV), forces (eV/Å, (N, 3)), stress (eV/Å^3, Voigt 6) each.
-BatchEvaluator = Callable[[Sequence[Atoms]], list[dict[str, Any]]]
+logger = logging.getLogger(__name__)
 
 #: Upper bound on atoms evaluated together; bounds memory on CPU and GPU alike.
 DEFAULT_MAX_BATCH_ATOMS = 1024
@@ -43,69 +47,6 @@ def sequential_evaluator(calculator: Calculator) -> BatchEvaluator:
         return [evaluate_properties(calculator, atoms, ("forces", "stress")) for atoms in structures]
 
     return evaluate
-
-
-def sevennet_evaluator(calculator: Calculator) -> BatchEvaluator:
-    """Evaluate structures in one SevenNet model call on a batched graph."""
-    from sevenn import _keys as KEY
-    from sevenn.atom_graph_data import AtomGraphData
-    from sevenn.train.dataload import unlabeled_atoms_to_graph
-    from torch_geometric.data import Batch
-
-    from heo_calc.backends._dtype import default_dtype, parameter_dtype
-
-    model = calculator.model
-    device = calculator.device
-    dtype = parameter_dtype(calculator)
-
-    def evaluate(structures: Sequence[Atoms]) -> list[dict[str, Any]]:
-        with default_dtype(dtype):
-            return _evaluate(structures)
-
-    def _evaluate(structures: Sequence[Atoms]) -> list[dict[str, Any]]:
-        started = time.perf_counter()
-        graphs = [
-            AtomGraphData.from_numpy_dict(unlabeled_atoms_to_graph(a, calculator.cutoff)) for a in structures
-        ]
-        batch = Batch.from_data_list(graphs).to(device)
-        built = time.perf_counter()
-        model.set_is_batch_data(True)
-        try:
-            output = model(batch)
-        finally:
-            model.set_is_batch_data(False)
-        evaluate.seconds["graphs"] += built - started
-        evaluate.seconds["model"] += time.perf_counter() - built
-        energies = output[KEY.PRED_TOTAL_ENERGY].detach().cpu().numpy().reshape(-1)
-        forces = output[KEY.PRED_FORCE].detach().cpu().numpy()
-        # sevenn's stress is (xx, yy, zz, xy, yz, zx) with the opposite sign of ASE's.
-        stresses = (
-            -output[KEY.PRED_STRESS].detach().cpu().numpy().reshape(len(structures), 6)[:, [0, 1, 2, 4, 5, 3]]
-        )
-        offsets = np.cumsum([0, *[len(a) for a in structures]])
-        return [
-            {
-                "energy": float(energies[i]),
-                "forces": forces[offsets[i] : offsets[i + 1]].astype(float),
-                "stress": stresses[i].astype(float),
-            }
-            for i in range(len(structures))
-        ]
-
-    evaluate.seconds = {"graphs": 0.0, "model": 0.0}  # where the time goes, for the log
-    return evaluate
-
-
-def batch_evaluator_for(calculator: Calculator) -> tuple[BatchEvaluator, bool]:
-    """The best evaluator for ``calculator`` and whether it really batches."""
-    backend = getattr(calculator, "backend", calculator)  # unwrap HEOCalculator
-    if (
-        type(backend).__name__ == "SevenNetCalculator"
-        and hasattr(backend, "model")
-        and hasattr(backend.model, "set_is_batch_data")
-    ):
-        return sevennet_evaluator(backend), True
-    return sequential_evaluator(calculator), False
 
 
 class _LockstepBatcher:
@@ -186,33 +127,37 @@ class _BatchedProxyCalculator(Calculator):
 def relax_in_lockstep(
     structures: Sequence[Atoms],
     calculator: Calculator,
+    options: RelaxOptions,
     *,
     names: Sequence[str],
     trajectories: Sequence[Path | None],
-    relax_one: Callable[..., Any],
-    on_result: Callable[[Any], None],
+    on_result: Callable[[RelaxResult], None],
     max_batch_atoms: int = DEFAULT_MAX_BATCH_ATOMS,
-    **options: Any,
-) -> list[Any]:
-    """Relax ``structures`` with up to ``max_batch_atoms`` atoms evaluated per model call.
-
-    ``relax_one`` is the engine's single-structure routine (called with a proxy
-    calculator); results come back in input order.
-    """
-    from heo_calc.coverage import supported_atomic_numbers
-    from heo_calc.validation import check_structure
-
-    evaluator, batches = batch_evaluator_for(calculator)
-    supported = supported_atomic_numbers(getattr(calculator, "backend", calculator))
+) -> list[RelaxResult]:
+    """Relax ``structures`` with up to ``max_batch_atoms`` atoms evaluated per model call; results in input order."""
+    batched = batch_evaluator_of(calculator)
+    evaluator = batched or sequential_evaluator(calculator)
+    supported = covered_atomic_numbers(calculator)
     mean_atoms = max(1.0, float(np.mean([len(a) for a in structures])))
-    n_workers = max(1, min(len(structures), int(max_batch_atoms // mean_atoms))) if batches else 1
+    n_workers = max(1, min(len(structures), int(max_batch_atoms // mean_atoms))) if batched else 1
     batcher = _LockstepBatcher(evaluator, n_workers)
     work: queue.Queue[int] = queue.Queue()
     for index in range(len(structures)):
         work.put(index)
-    results: list[Any] = [None] * len(structures)
+    results: list[RelaxResult | None] = [None] * len(structures)
     lock = threading.Lock()
     started = time.perf_counter()
+
+    def relax_next(proxy: _BatchedProxyCalculator, index: int) -> RelaxResult:
+        atoms = structures[index]
+        try:
+            # Invalid input is rejected before it can poison a shared batch.
+            check_structure(atoms, supported_numbers=supported)
+        except Exception as error:
+            proxy = _RaisingCalculator(error)
+        return relax_structure(
+            atoms, proxy, options, name=names[index], trajectory=trajectories[index], check_input=False
+        )
 
     def worker(worker_index: int) -> None:
         proxy = _BatchedProxyCalculator(batcher, worker_index)
@@ -222,27 +167,7 @@ def relax_in_lockstep(
                     index = work.get_nowait()
                 except queue.Empty:
                     return
-                atoms = structures[index]
-                try:
-                    # Invalid input is rejected before it can poison a shared batch.
-                    check_structure(atoms, supported_numbers=supported)
-                    result = relax_one(
-                        atoms,
-                        proxy,
-                        name=names[index],
-                        trajectory=trajectories[index],
-                        check_input=False,
-                        **options,
-                    )
-                except Exception as error:
-                    result = relax_one(
-                        atoms,
-                        _RaisingCalculator(error),
-                        name=names[index],
-                        trajectory=None,
-                        check_input=False,
-                        **options,
-                    )
+                result = relax_next(proxy, index)
                 with lock:
                     results[index] = result
                     on_result(result)
@@ -257,19 +182,25 @@ def relax_in_lockstep(
         thread.start()
     for thread in threads:
         thread.join()
+    _log_batches(batcher, evaluator, n_workers, len(structures), time.perf_counter() - started)
+    return results  # type: ignore[return-value]
+
+
+def _log_batches(
+    batcher: _LockstepBatcher, evaluator, n_workers: int, n_structures: int, elapsed: float
+) -> None:
     split = getattr(evaluator, "seconds", None)
     logger.info(
         "relaxed %d structures in %d model calls (mean batch %.1f, %d threads) in %.1f s, of which "
         "%.1f s in batched evaluation%s; the rest is the optimizers and the threads' hand-over",
-        len(structures),
+        n_structures,
         batcher.n_batches,
         np.mean(batcher.batch_sizes) if batcher.batch_sizes else 0.0,
         n_workers,
-        time.perf_counter() - started,
+        elapsed,
         batcher.evaluation_seconds,
         f" ({split['graphs']:.1f} s building graphs, {split['model']:.1f} s in the model)" if split else "",
     )
-    return results
 
 
 class _RaisingCalculator(Calculator):

@@ -6,14 +6,17 @@ Springer 2006, eq. 7.20; also what SciPy's L-BFGS-B does) rescales it before eve
 ``(s·y)/(y·y)``, the inverse curvature along the last step ``s`` with gradient change ``y``.
 ASE has no option for it, so :class:`ScaledLBFGS` adds exactly that to ASE's optimizer and
 keeps everything else of it (two-loop recursion, ``maxstep``, trajectories, logging,
-filters). Measured with SevenNet-0 and FrechetCellFilter to fmax 0.05 eV/Å (README,
-"Relaxation speed"): fewer force calls than ASE's L-BFGS with the same first step.
+filters). Measured with SevenNet-0 and FrechetCellFilter to fmax 0.05 eV/Å
+(docs/relaxation.md): fewer force calls than ASE's L-BFGS with the same first step.
 """
 
 from __future__ import annotations
 
+from typing import Final, Literal
+
 import numpy as np
-from ase.optimize import LBFGS
+from ase.optimize import BFGS, FIRE, LBFGS
+from ase.optimize.optimize import Optimizer
 from scipy.sparse import coo_array
 
 
@@ -43,3 +46,22 @@ class ScaledLBFGS(LBFGS):
         self.state.H0 = coo_array(
             (np.full(n_dofs, inverse_curvature), (diagonal, diagonal)), shape=(n_dofs, n_dofs)
         )
+
+
+#: ``lbfgs`` is ASE's L-BFGS with the textbook rescaled initial Hessian
+#: (:class:`ScaledLBFGS`); ``ase-lbfgs`` is ASE's as it comes.
+OPTIMIZERS: Final[dict[str, type[Optimizer]]] = {
+    "lbfgs": ScaledLBFGS,
+    "ase-lbfgs": LBFGS,
+    "bfgs": BFGS,
+    "fire": FIRE,
+}
+OptimizerName = Literal["lbfgs", "ase-lbfgs", "bfgs", "fire"]
+#: Chosen by measurement (docs/relaxation.md): fewest force calls to fmax 0.05 eV/Å.
+DEFAULT_OPTIMIZER: Final = "lbfgs"
+#: Curvature (eV/Å²) L-BFGS and BFGS assume before their first step (ASE's ``alpha``).
+#: ASE's default, 70 eV/Å², is far stiffer than HEO oxides near their minima; 15 took the
+#: fewest steps on ten HEO cells (docs/relaxation.md, ``benchmarks/bench_optimizers.py``).
+INITIAL_HESSIAN_EV_PER_A2: Final = 15.0
+#: Optimizers that take the initial Hessian guess (as ASE's ``alpha``).
+QUASI_NEWTON: Final = frozenset({"lbfgs", "ase-lbfgs", "bfgs"})

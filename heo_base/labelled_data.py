@@ -1,0 +1,94 @@
+"""Read labelled structures (for training, evaluation and the benchmark) and write training files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from ase import Atoms
+
+from heo_base.atomic_write import atomic_output
+from heo_base.errors import LabelledDataError
+from heo_base.labels import ENERGY_KEY, ENERGY_KEYS, FORCES_KEY, energy_label, forces_label, label_keys
+
+
+def load_labelled_structures(
+    path: str | os.PathLike,
+    *,
+    energy_key: str | None = None,
+    forces_key: str | None = None,
+    split: str | None = None,
+    require_forces: bool = True,
+) -> list[Atoms]:
+    """Load structures with DFT energy (eV) and forces (eV/Å) from an HDF5 or extxyz file.
+
+    The labels are found by :func:`heo_base.labels.find_label` (or under ``energy_key`` /
+    ``forces_key``) and copied to ``info["REF_energy"]`` and ``arrays["REF_forces"]``.
+    ``split`` selects one split of a heo-dataset ``.h5`` file. With ``require_forces=False``
+    structures without forces are kept (without ``REF_forces``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        LabelledDataError: unreadable, empty, or a structure without a label (naming it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file {path} does not exist; pass an existing .h5 or .extxyz file")
+    if path.suffix in {".h5", ".hdf5"}:
+        from heo_base.dataset_file import read as read_hdf5
+
+        structures = read_hdf5(path, split=split)
+    else:
+        from ase.io import read as ase_read
+
+        try:
+            structures = ase_read(path, index=":")
+        except Exception as error:  # ase raises many types for malformed files
+            raise LabelledDataError(
+                f"cannot read {path} as extended XYZ ({type(error).__name__}: {error})"
+            ) from error
+    labelled = []
+    for index, atoms in enumerate(structures):
+        energy = energy_label(atoms, energy_key)
+        forces = forces_label(atoms, forces_key)
+        if energy is None:
+            raise LabelledDataError(
+                f"structure {index} of {path} has no energy label "
+                f"(looked for {energy_key or ', '.join(label_keys('energy'))}); pass --energy-key"
+            )
+        if forces is None and require_forces:
+            raise LabelledDataError(
+                f"structure {index} of {path} has no forces (looked for "
+                f"{forces_key or ', '.join(label_keys('forces'))}); finetuning needs forces, pass --forces-key"
+            )
+        clean = Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+        clean.info.update({k: v for k, v in atoms.info.items() if k not in ENERGY_KEYS})
+        clean.info[ENERGY_KEY] = energy
+        if forces is not None:
+            clean.arrays[FORCES_KEY] = forces
+        labelled.append(clean)
+    if not labelled:
+        raise LabelledDataError(f"{path} holds no structures")
+    return labelled
+
+
+def write_training_extxyz(structures: Sequence[Atoms], path: str | os.PathLike) -> Path:
+    """Write structures with REF_ labels to extended XYZ atomically (temp file + rename)."""
+    from ase.io import write as ase_write
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Every structure gets the same info keys: trainers turn them into graph attributes,
+    # and torch-geometric cannot batch graphs whose attributes differ.
+    uniform = []
+    for index, atoms in enumerate(structures):
+        clean = atoms.copy()
+        clean.info = {
+            ENERGY_KEY: float(atoms.info[ENERGY_KEY]),
+            "immutable_id": str(atoms.info.get("immutable_id", f"structure-{index}")),
+        }
+        uniform.append(clean)
+    with atomic_output(path) as temporary:
+        ase_write(temporary, uniform, format="extxyz")
+    return path

@@ -1,0 +1,256 @@
+"""How :func:`~heo_calc.relax.relax_many` spreads the work: small strategy objects, one job each.
+
+Every strategy runs the same single-structure routine
+(:func:`heo_calc.relax.single.relax_structure`); they differ only in where and how many at
+a time:
+
+* :class:`Sequential`: one structure after another in this process (the default on a CPU).
+* :class:`Lockstep`: every structure advances together, one batched model call per step
+  (:mod:`heo_calc.relax.lockstep`; the default on a GPU for a backend that batches).
+* :class:`OnExecutor`: structures submitted to any :class:`concurrent.futures.Executor`,
+  a :class:`~concurrent.futures.ProcessPoolExecutor`, a Dask ``distributed.Client``'s
+  executor (``client.get_executor()``)... Each worker process builds the model from its
+  registry name once and keeps it (:func:`relax_in_worker`).
+* :class:`WorkerProcesses`: :class:`OnExecutor` on a pool of local processes it starts
+  and closes itself (``workers=N``).
+
+Worker processes are used only when asked for: they re-import the caller's main module
+(``spawn``), so a plain script must guard its top level with
+``if __name__ == "__main__":`` to use them.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ase import Atoms
+from ase.calculators.calculator import Calculator
+
+from heo_calc.relax.single import RelaxOptions, RelaxResult, relax_structure
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """The structures of one :func:`~heo_calc.relax.relax_many` call and what goes with each."""
+
+    structures: Sequence[Atoms]
+    names: Sequence[str]
+    trajectories: Sequence[Path | None]
+    options: RelaxOptions
+
+
+@dataclass
+class Model:
+    """The calculator of a relaxation: an object, or a registry name (and device) to build it from.
+
+    :meth:`calculator` builds it at most once in this process; strategies that run in other
+    processes need ``name``.
+    """
+
+    name: str | None
+    device: str
+    built: Calculator | None = None
+
+    def calculator(self) -> Calculator:
+        if self.built is None:
+            from heo_calc.registry import get_calculator
+
+            assert self.name is not None
+            self.built = get_calculator(self.name, device=self.device)
+        return self.built
+
+
+class Strategy(Protocol):
+    """Relaxes every job and calls ``on_result`` with each result as soon as it is final."""
+
+    def run(
+        self, jobs: Jobs, model: Model, on_result: Callable[[RelaxResult], None]
+    ) -> list[RelaxResult]: ...
+
+
+class Sequential:
+    """One structure after another in this process."""
+
+    def __str__(self) -> str:
+        return "sequential"
+
+    def run(self, jobs: Jobs, model: Model, on_result: Callable[[RelaxResult], None]) -> list[RelaxResult]:
+        results = []
+        for atoms, name, trajectory in zip(jobs.structures, jobs.names, jobs.trajectories):
+            result = relax_structure(
+                atoms, model.calculator(), jobs.options, name=name, trajectory=trajectory
+            )
+            on_result(result)
+            results.append(result)
+        return results
+
+
+@dataclass
+class Lockstep:
+    """All structures advance together; ``max_batch_atoms`` atoms per batched model call."""
+
+    max_batch_atoms: int | None = None
+
+    def __str__(self) -> str:
+        return "lockstep"
+
+    def run(self, jobs: Jobs, model: Model, on_result: Callable[[RelaxResult], None]) -> list[RelaxResult]:
+        from heo_calc.relax.lockstep import DEFAULT_MAX_BATCH_ATOMS, relax_in_lockstep
+
+        return relax_in_lockstep(
+            jobs.structures,
+            model.calculator(),
+            jobs.options,
+            names=jobs.names,
+            trajectories=jobs.trajectories,
+            on_result=on_result,
+            max_batch_atoms=self.max_batch_atoms or DEFAULT_MAX_BATCH_ATOMS,
+        )
+
+
+#: Models built in this (worker) process, by (registry name, device): built once, kept.
+_WORKER_MODELS: dict[tuple[str, str], Calculator] = {}
+
+
+def relax_in_worker(
+    atoms: Atoms, calculator_name: str, device: str, options: RelaxOptions, name: str, trajectory: Path | None
+) -> RelaxResult:
+    """Relax one structure in a worker process, building the model on the worker's first call only."""
+    key = (calculator_name, device)
+    if key not in _WORKER_MODELS:
+        import torch
+
+        from heo_calc.registry import get_calculator
+
+        # One thread per process: the processes themselves share the cores.
+        torch.set_num_threads(1)
+        _WORKER_MODELS[key] = get_calculator(calculator_name, device=device)
+    return relax_structure(atoms, _WORKER_MODELS[key], options, name=name, trajectory=trajectory)
+
+
+@dataclass
+class OnExecutor:
+    """Submit each structure to ``executor`` (any :class:`concurrent.futures.Executor`).
+
+    Needs the calculator as a registry name (workers build it). If the executor breaks (a
+    worker killed, work that cannot be pickled), the structures without a result are
+    finished in this process, one by one; a failing *structure* is a failed result, never
+    a broken pool.
+    """
+
+    executor: Executor
+
+    def __str__(self) -> str:
+        return f"executor {type(self.executor).__name__}"
+
+    def run(self, jobs: Jobs, model: Model, on_result: Callable[[RelaxResult], None]) -> list[RelaxResult]:
+        if model.name is None:
+            raise ValueError(
+                "worker processes and executors need the calculator as a registry name (e.g. 'heo-ft'), "
+                "so that each worker can build it; pass the name instead of a calculator object"
+            )
+        results: list[RelaxResult | None] = [None] * len(jobs.structures)
+        try:
+            futures = {
+                self.executor.submit(
+                    relax_in_worker, atoms, model.name, model.device, jobs.options, name, trajectory
+                ): index
+                for index, (atoms, name, trajectory) in enumerate(
+                    zip(jobs.structures, jobs.names, jobs.trajectories)
+                )
+            }
+            for future in as_completed(futures):
+                index = futures[future]
+                results[index] = future.result()
+                on_result(results[index])
+        # BrokenProcessPool, PicklingError, OSError, a lost Dask worker: a broken executor
+        # must not lose the batch.
+        except Exception as error:
+            missing = [index for index, result in enumerate(results) if result is None]
+            logger.warning(
+                "the executor failed (%s: %s); %d structures left for this process",
+                type(error).__name__,
+                error,
+                len(missing),
+            )
+            for index in missing:
+                results[index] = relax_structure(
+                    jobs.structures[index],
+                    model.calculator(),
+                    jobs.options,
+                    name=jobs.names[index],
+                    trajectory=jobs.trajectories[index],
+                )
+                on_result(results[index])
+        return results  # type: ignore[return-value]
+
+
+def usable_cores() -> int:
+    """CPU cores this process may use (respects CPU affinity)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@dataclass
+class WorkerProcesses:
+    """``workers`` local processes (``spawn``, one torch thread each), started for the call and closed after.
+
+    ``spawn`` rather than ``fork``: forking a process that has used OpenMP can hang.
+    """
+
+    workers: int
+
+    def __str__(self) -> str:
+        return f"{self.workers} worker processes"
+
+    def run(self, jobs: Jobs, model: Model, on_result: Callable[[RelaxResult], None]) -> list[RelaxResult]:
+        try:
+            pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        except Exception as error:  # e.g. no semaphores in a sandbox: relax here instead
+            logger.warning("cannot start worker processes (%s); relaxing in this process", error)
+            return Sequential().run(jobs, model, on_result)
+        with pool:
+            return OnExecutor(pool).run(jobs, model, on_result)
+
+
+def choose_strategy(
+    strategy: str | Strategy,
+    *,
+    device: str,
+    batches: bool,
+    workers: int | None,
+    executor: Executor | None,
+    max_batch_atoms: int | None,
+) -> Any:
+    """The strategy object for :func:`~heo_calc.relax.relax_many`'s arguments.
+
+    ``"auto"``: an ``executor`` if given, else ``workers`` processes if given, else lock-step
+    on a GPU for a backend that batches, else sequential in this process. Names:
+    ``"sequential"``, ``"lockstep"``, ``"processes"`` (``workers`` or all usable cores).
+    A :class:`Strategy` object is used as it is.
+    """
+    if not isinstance(strategy, str):
+        return strategy
+    if strategy == "auto":
+        if executor is not None:
+            return OnExecutor(executor)
+        if workers is not None and workers > 1:
+            return WorkerProcesses(workers)
+        return Lockstep(max_batch_atoms) if device == "cuda" and batches else Sequential()
+    if strategy == "sequential":
+        return Sequential()
+    if strategy == "lockstep":
+        return Lockstep(max_batch_atoms)
+    if strategy == "processes":
+        return OnExecutor(executor) if executor is not None else WorkerProcesses(workers or usable_cores())
+    raise ValueError(f"unknown strategy {strategy!r}; choose auto, sequential, lockstep or processes")
