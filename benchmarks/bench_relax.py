@@ -5,7 +5,7 @@ fmax with each variant, for each calculator, in one run, and prints structures p
 their ratio to the plain loop, median steps, the energy difference of the final structures
 and peak memory. Variants:
 
-* ``plain``: FIRE, one structure after another, in one process (the seed project's loop).
+* ``plain``: FIRE, one structure after another, in one process (the usual ASE loop).
 * ``sequential``: the engine's default optimizer (rescaled L-BFGS), one after another.
 * ``fast``: ``relax_many``'s own choice (in this process on a CPU, lock-step on a GPU).
 * ``processes``: one worker process per usable core, one torch thread each.

@@ -15,7 +15,7 @@ class UnknownCalculatorError(HEOCalcError, KeyError):
 
 
 class ModelUnavailableError(HEOCalcError, RuntimeError):
-    """A model whose weights or backend package cannot be loaded on this machine."""
+    """A model whose weights or backend package cannot be loaded where it runs."""
 
 
 class ModelWeightsNotFoundError(ModelUnavailableError, FileNotFoundError):

@@ -112,43 +112,18 @@ def finetune_mace(
     RuntimeError
         mace_run_train failed; the message names the log file.
     """
-    if method not in ("naive", "replay"):
-        raise ValueError(f"unknown finetuning method {method!r}; choose 'naive' or 'replay'")
-    if method == "replay" and replay_file is None:
-        raise ValueError(
-            "method='replay' (mace multihead finetuning) needs replay_file: structures like the "
-            "foundation's training data (e.g. an MPtrj subset) with energies and forces"
-        )
-    if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise ValueError(f"need epochs >= 1, batch_size >= 1 and lr > 0; got {epochs}, {batch_size}, {lr}")
+    _check_settings(method, replay_file, epochs=epochs, batch_size=batch_size, lr=lr)
     mace_device, cuda_visible = _mace_device(device)
-
     foundation_model = Path(foundation_model).expanduser().resolve()
     if not foundation_model.is_file():
         raise ModelWeightsNotFoundError(
             f"MACE foundation model file {foundation_model} does not exist; download it on a machine "
             "with internet access and copy it to that path (see docs/finetune-mace.md)"
         )
-
     out_dir = Path(out_dir).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    train = load_labelled_structures(train_file)
-    if valid_file is None and batch_size > int(0.9 * len(train)):
-        raise ValueError(
-            f"batch_size {batch_size} exceeds 90% of the {len(train)} training structures "
-            "(mace holds 10% out for validation when no valid_file is given)"
-        )
-    if valid_file is not None and batch_size > len(train):
-        raise ValueError(f"batch_size {batch_size} exceeds the {len(train)} training structures")
-    datasets = {"train": train}
-    if valid_file is not None:
-        datasets["valid"] = load_labelled_structures(valid_file)
-    if replay_file is not None and method == "replay":
-        datasets["replay"] = load_labelled_structures(replay_file)
-
-    supported = foundation_atomic_numbers(foundation_model)
-    _check_elements(datasets, supported, foundation_model)
-
+    datasets = _load_datasets(train_file, valid_file, replay_file if method == "replay" else None, batch_size)
+    _check_elements(datasets, foundation_atomic_numbers(foundation_model), foundation_model)
     files = {
         name: write_training_extxyz(structures, out_dir / f"{name}.extxyz")
         for name, structures in datasets.items()
@@ -168,46 +143,79 @@ def finetune_mace(
         forces_weight=forces_weight,
         extra_args=extra_args,
     )
-    env = dict(os.environ)
-    if cuda_visible is not None:
-        env["CUDA_VISIBLE_DEVICES"] = cuda_visible
+    env = dict(os.environ) | ({"CUDA_VISIBLE_DEVICES": cuda_visible} if cuda_visible is not None else {})
     _run(command, out_dir=out_dir, env=env)
-
     model_file = out_dir / f"{MODEL_NAME}.model"
     if not model_file.is_file():
         raise RuntimeError(
             f"mace_run_train finished but wrote no {model_file}; see {out_dir / TRAINER_LOG_NAME}. "
             "Rerun with --resume to continue from the last checkpoint."
         )
-    _write_provenance(
-        out_dir / PROVENANCE_NAME,
-        {
-            "model_file": str(model_file),
-            "foundation_model": str(foundation_model),
-            "foundation_sha256": _sha256(foundation_model),
-            "method": method,
-            "data": {
-                name: {"file": str(path), "structures": len(datasets[name])} for name, path in files.items()
-            },
-            "source_files": {
-                "train": str(train_file),
-                "valid": None if valid_file is None else str(valid_file),
-                "replay": None if replay_file is None else str(replay_file),
-            },
-            "epochs": epochs,
-            "lr": lr,
-            "batch_size": batch_size,
-            "energy_weight": energy_weight,
-            "forces_weight": forces_weight,
-            "seed": seed,
-            "device": device,
-            "resumed": resume,
-            "mace_version": _mace_version(),
-            "command": command,
+    record = {
+        "model_file": str(model_file),
+        "foundation_model": str(foundation_model),
+        "foundation_sha256": _sha256(foundation_model),
+        "method": method,
+        "data": {
+            name: {"file": str(path), "structures": len(datasets[name])} for name, path in files.items()
         },
-    )
+        "source_files": {
+            "train": str(train_file),
+            "valid": _optional(valid_file),
+            "replay": _optional(replay_file),
+        },
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "energy_weight": energy_weight,
+        "forces_weight": forces_weight,
+        "seed": seed,
+        "device": device,
+        "resumed": resume,
+        "mace_version": _mace_version(),
+        "command": command,
+    }
+    _write_provenance(out_dir / PROVENANCE_NAME, record)
     logger.info("finetuned MACE model written to %s", model_file)
     return model_file
+
+
+def _optional(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _check_settings(
+    method: str, replay_file: Path | None, *, epochs: int, batch_size: int, lr: float
+) -> None:
+    if method not in ("naive", "replay"):
+        raise ValueError(f"unknown finetuning method {method!r}; choose 'naive' or 'replay'")
+    if method == "replay" and replay_file is None:
+        raise ValueError(
+            "method='replay' (mace multihead finetuning) needs replay_file: structures like the "
+            "foundation's training data (e.g. an MPtrj subset) with energies and forces"
+        )
+    if epochs < 1 or batch_size < 1 or lr <= 0:
+        raise ValueError(f"need epochs >= 1, batch_size >= 1 and lr > 0; got {epochs}, {batch_size}, {lr}")
+
+
+def _load_datasets(
+    train_file: Path, valid_file: Path | None, replay_file: Path | None, batch_size: int
+) -> dict[str, list]:
+    """The labelled structures of each file mace will read, checked against the batch size."""
+    train = load_labelled_structures(train_file)
+    if valid_file is None and batch_size > int(0.9 * len(train)):
+        raise ValueError(
+            f"batch_size {batch_size} exceeds 90% of the {len(train)} training structures "
+            "(mace holds 10% out for validation when no valid_file is given)"
+        )
+    if valid_file is not None and batch_size > len(train):
+        raise ValueError(f"batch_size {batch_size} exceeds the {len(train)} training structures")
+    datasets = {"train": train}
+    if valid_file is not None:
+        datasets["valid"] = load_labelled_structures(valid_file)
+    if replay_file is not None:
+        datasets["replay"] = load_labelled_structures(replay_file)
+    return datasets
 
 
 def build_run_train_command(
@@ -231,75 +239,40 @@ def build_run_train_command(
     ``files`` maps ``"train"``, optionally ``"valid"`` and ``"replay"``, to extxyz files with
     ``REF_energy`` (eV) and ``REF_forces`` (eV/Å).
     """
-    command = [
-        sys.executable,
-        "-m",
-        "mace.cli.run_train",
-        "--name",
-        MODEL_NAME,
-        "--seed",
-        str(seed),
-        "--work_dir",
-        str(out_dir),
-        "--model_dir",
-        str(out_dir),
-        "--checkpoints_dir",
-        str(out_dir / "checkpoints"),
-        "--log_dir",
-        str(out_dir / "logs"),
-        "--results_dir",
-        str(out_dir / "results"),
-        "--foundation_model",
-        str(foundation_model),
-        "--train_file",
-        str(files["train"]),
-    ]
-    if "valid" in files:
-        command += ["--valid_file", str(files["valid"])]
-    command += [
-        "--E0s",
-        "foundation",
-        "--energy_key",
-        ENERGY_KEY,
-        "--forces_key",
-        FORCES_KEY,
-        "--default_dtype",
-        "float64",
-        "--device",
-        device,
-        "--loss",
-        "weighted",
-        "--energy_weight",
-        repr(float(energy_weight)),
-        "--forces_weight",
-        repr(float(forces_weight)),
-        "--lr",
-        repr(float(lr)),
-        "--max_num_epochs",
-        str(epochs),
-        "--batch_size",
-        str(batch_size),
-        "--valid_batch_size",
-        str(batch_size),
-        "--save_cpu",
-        "--plot",
-        "False",
-    ]
+    flags: dict[str, object] = {
+        "--name": MODEL_NAME,
+        "--seed": seed,
+        "--work_dir": out_dir,
+        "--model_dir": out_dir,
+        "--checkpoints_dir": out_dir / "checkpoints",
+        "--log_dir": out_dir / "logs",
+        "--results_dir": out_dir / "results",
+        "--foundation_model": foundation_model,
+        "--train_file": files["train"],
+        **({"--valid_file": files["valid"]} if "valid" in files else {}),
+        "--E0s": "foundation",
+        "--energy_key": ENERGY_KEY,
+        "--forces_key": FORCES_KEY,
+        "--default_dtype": "float64",
+        "--device": device,
+        "--loss": "weighted",
+        "--energy_weight": repr(float(energy_weight)),
+        "--forces_weight": repr(float(forces_weight)),
+        "--lr": repr(float(lr)),
+        "--max_num_epochs": epochs,
+        "--batch_size": batch_size,
+        "--valid_batch_size": batch_size,
+        "--plot": "False",
+        "--multiheads_finetuning": "True" if method == "replay" else "False",
+    }
     if method == "replay":
-        command += [
-            "--multiheads_finetuning",
-            "True",
-            "--pt_train_file",
-            str(files["replay"]),
-            "--force_mh_ft_lr",
-            "True",
-        ]
-    else:
-        command += ["--multiheads_finetuning", "False"]
+        flags |= {"--pt_train_file": files["replay"], "--force_mh_ft_lr": "True"}
+    command = [sys.executable, "-m", "mace.cli.run_train", "--save_cpu"]
+    for flag, value in flags.items():
+        command += [flag, str(value)]
     if resume:
         command.append("--restart_latest")
-    command += list(extra_args)
-    return command
+    return command + list(extra_args)
 
 
 def foundation_atomic_numbers(model_file: Path) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -93,7 +94,7 @@ def drop_label_outliers(structures: list, *, threshold: float, model: str, recor
     """Drop training structures whose DFT energy disagrees with ``model`` by more than ``threshold`` eV/atom.
 
     Heavy-tailed energy errors on HEO data come mostly from a few compositions whose DFT
-    settings differ between source databases (../shared/SCIENCE.md); fitted with an MSE
+    settings differ between source databases; fitted with an MSE
     loss they pull every other energy away. The dropped ids and errors are written to
     ``record`` (JSON) so the selection can be audited. Validation and test sets are never
     filtered.
@@ -204,20 +205,96 @@ def finetune(
     SevenNet bases (``sevennet-0``, ``sevennet-l3i5``, or a ``.pth`` checkpoint) train
     with sevenn's own trainer on ``device``; MACE bases (``mace-mp0``... or a ``.model``
     file) with mace-torch's ``mace_run_train``. ``resume`` continues from the last
-    checkpoint in ``out_dir``. SevenNet only: ``time_limit_minutes`` (counted from this call)
-    stops training between epochs before that wall time and keeps the best checkpoint so far; two ways to hold on
-    to what the base knew: ``anchor_strength`` (λ of an L2 pull toward the base weights,
-    ``λ Σ (θ − θ0)²`` added to the loss) and ``base_replay`` (that many binary-oxide
-    structures labelled by the base added to training).
+    checkpoint in ``out_dir``. SevenNet only: ``time_limit_minutes`` (counted from this
+    call) stops training between epochs before that wall time and keeps the best checkpoint
+    so far; two ways to hold on to what the base knew: ``anchor_strength`` (λ of an L2 pull
+    toward the base weights, ``λ Σ (θ − θ0)²`` added to the loss) and ``base_replay`` (that
+    many binary-oxide structures labelled by the base added to training). (Its length is
+    keyword forwarding to the backend's trainer, the steps are the helpers below.)
     """
     import time
 
-    from heo_calc.finetune.sevennet import SEVENNET_FOUNDATIONS
-
     # The time limit counts from here: data preparation spends the same slot of GPU time.
     deadline = time.time() + 60.0 * time_limit_minutes if time_limit_minutes is not None else None
+    is_sevennet = _check_arguments(
+        base=base,
+        train=train,
+        epochs=epochs,
+        method=method,
+        time_limit_minutes=time_limit_minutes,
+        anchor_strength=anchor_strength,
+        base_replay=base_replay,
+        refit_energy_reference=refit_energy_reference,
+    )
     # Absolute, because the backends' trainers run with the output directory as cwd.
     out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_file, valid_file = prepare_training_files(
+        Path(train),
+        Path(valid) if valid else None,
+        out_dir,
+        seed=seed,
+        energy_key=energy_key,
+        forces_key=forces_key,
+        drop_energy_outliers=drop_energy_outliers,
+        drop_listed=drop_listed,
+        base_replay=base_replay,
+        replay_model=_registry_name_of_base(base),
+    )
+    if is_sevennet:
+        recipe = SevenNetRecipe(
+            epochs=epochs,
+            lr=lr,
+            lr_decay_per_epoch=lr_decay_per_epoch,
+            force_loss_weight=force_loss_weight,
+            batch_size=batch_size,
+            seed=seed,
+            train_shift_scale=train_shift_scale,
+            anchor_strength=anchor_strength,
+            device=device,
+        )
+        final = _finetune_sevennet(
+            base, train_file, valid_file, out_dir, recipe, resume=resume, deadline=deadline
+        )
+        if refit_energy_reference:
+            from heo_calc.finetune.energy_reference import refit_energy_reference as refit
+
+            refit(final, load_labelled_structures(train_file), final)
+            os.utime(final)
+        return final
+    from heo_calc.backends.mace import resolve_mace_model_file
+    from heo_calc.finetune.mace import finetune_mace
+
+    return finetune_mace(
+        foundation_model=resolve_mace_model_file(base),
+        train_file=train_file,
+        valid_file=valid_file,
+        out_dir=out_dir,
+        method=method,
+        replay_file=replay_file,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        device=device,
+        seed=seed,
+        resume=resume,
+    )
+
+
+def _check_arguments(
+    *,
+    base: str,
+    train: Path,
+    epochs: int,
+    method: str,
+    time_limit_minutes: float | None,
+    anchor_strength: float,
+    base_replay: int,
+    refit_energy_reference: bool,
+) -> bool:
+    """Reject settings that cannot work, before any data is read; returns whether ``base`` is SevenNet."""
+    from heo_calc.finetune.sevennet import SEVENNET_FOUNDATIONS
+
     if not Path(train).is_file():
         raise FileNotFoundError(f"training data {train} does not exist")
     if epochs < 1:
@@ -242,55 +319,7 @@ def finetune(
             "--time-limit, --anchor-weights and --base-replay work on SevenNet bases; for MACE use "
             "--method replay (mace-torch's multihead replay) and mace_run_train's own options"
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    train_file, valid_file = prepare_training_files(
-        Path(train),
-        Path(valid) if valid else None,
-        out_dir,
-        seed=seed,
-        energy_key=energy_key,
-        forces_key=forces_key,
-        drop_energy_outliers=drop_energy_outliers,
-        drop_listed=drop_listed,
-        base_replay=base_replay,
-        replay_model=_registry_name_of_base(base),
-    )
-    if is_sevennet:
-        return _finetune_sevennet(
-            base=base,
-            train_file=train_file,
-            valid_file=valid_file,
-            out_dir=out_dir,
-            epochs=epochs,
-            lr=lr,
-            batch_size=batch_size,
-            seed=seed,
-            resume=resume,
-            lr_decay_per_epoch=lr_decay_per_epoch,
-            force_loss_weight=force_loss_weight,
-            train_shift_scale=train_shift_scale,
-            refit_energy_reference=refit_energy_reference,
-            device=device,
-            deadline=deadline,
-            anchor_strength=anchor_strength,
-        )
-    from heo_calc.backends.mace import resolve_mace_model_file
-    from heo_calc.finetune.mace import finetune_mace
-
-    return finetune_mace(
-        foundation_model=resolve_mace_model_file(base),
-        train_file=train_file,
-        valid_file=valid_file,
-        out_dir=out_dir,
-        method=method,
-        replay_file=replay_file,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        device=device,
-        seed=seed,
-        resume=resume,
-    )
+    return is_sevennet
 
 
 def _registry_name_of_base(base: str) -> str:
@@ -302,32 +331,43 @@ def _registry_name_of_base(base: str) -> str:
     return base
 
 
+@dataclass(frozen=True)
+class SevenNetRecipe:
+    """How a SevenNet model is trained (sevenn's config keys in :func:`~heo_calc.finetune.sevennet.build_sevennet_config`).
+
+    ``lr`` for Adam, decayed by ``lr_decay_per_epoch`` every epoch; loss: MSE of the per-atom
+    energy (eV/atom) plus ``force_loss_weight`` × MSE of force components (eV/Å); plus
+    ``anchor_strength`` × Σ (θ − θ0)² when > 0; ``device`` ``cpu``, ``cuda`` or ``auto``.
+    """
+
+    epochs: int
+    lr: float
+    lr_decay_per_epoch: float
+    force_loss_weight: float
+    batch_size: int
+    seed: int
+    train_shift_scale: bool = False
+    anchor_strength: float = 0.0
+    device: str = "cpu"
+
+
 def _finetune_sevennet(
-    *,
     base: str,
     train_file: Path,
     valid_file: Path,
     out_dir: Path,
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    seed: int,
+    recipe: SevenNetRecipe,
+    *,
     resume: bool,
-    lr_decay_per_epoch: float,
-    force_loss_weight: float,
-    train_shift_scale: bool,
-    refit_energy_reference: bool,
-    device: str = "cpu",
-    deadline: float | None = None,
-    anchor_strength: float = 0.0,
+    deadline: float | None,
 ) -> Path:
+    """Write sevenn's config, run its trainer in ``out_dir/train`` and export the best checkpoint."""
     from heo_calc.backends._common import resolve_device
     from heo_calc.finetune.sevennet import (
         SEVENNET_FOUNDATIONS,
         build_sevennet_config,
         check_sevennet_elements,
         export_checkpoint,
-        latest_checkpoint,
         run_sevenn,
         write_config,
     )
@@ -339,47 +379,48 @@ def _finetune_sevennet(
         base=base,
         train_file=train_file,
         valid_file=valid_file,
-        epochs=epochs,
-        lr=lr,
-        lr_decay_per_epoch=lr_decay_per_epoch,
-        force_loss_weight=force_loss_weight,
-        batch_size=batch_size,
-        seed=seed,
-        train_shift_scale=train_shift_scale,
-        device=resolve_device(device),
+        epochs=recipe.epochs,
+        lr=recipe.lr,
+        lr_decay_per_epoch=recipe.lr_decay_per_epoch,
+        force_loss_weight=recipe.force_loss_weight,
+        batch_size=recipe.batch_size,
+        seed=recipe.seed,
+        train_shift_scale=recipe.train_shift_scale,
+        device=resolve_device(recipe.device),
         work_dir=train_dir,
     )
     if resume:
-        last = latest_checkpoint(train_dir)
-        if last is None:
-            raise LabelledDataError(
-                f"--resume given but {train_dir} holds no checkpoint_<epoch>.pth; start without --resume"
-            )
-        # Continue the same run: keep optimizer, scheduler and epoch counter of the checkpoint.
-        config["train"]["continue"] = {
-            "checkpoint": last.name,  # sevenn runs in train_dir
-            "reset_optimizer": False,
-            "reset_scheduler": False,
-            "reset_epoch": False,
-            "use_statistic_values_of_checkpoint": True,
-        }
-        logger.info("resuming from %s", last)
-    config_path = write_config(config, train_dir / "input.yaml")
-    anchor = SEVENNET_FOUNDATIONS.get(base) or str(Path(base).resolve())
+        config["train"]["continue"] = _resume_block(train_dir)
     run_sevenn(
-        config_path,
+        write_config(config, train_dir / "input.yaml"),
         train_dir,
         deadline=deadline,
-        anchor_strength=anchor_strength,
-        anchor_checkpoint=anchor,
+        anchor_strength=recipe.anchor_strength,
+        anchor_checkpoint=SEVENNET_FOUNDATIONS.get(base) or str(Path(base).resolve()),
     )
     best = train_dir / "checkpoint_best.pth"
     if not best.is_file():
         raise RuntimeError(f"sevenn finished without writing {best}; see {train_dir / 'log.sevenn'}")
     final = export_checkpoint(best, out_dir / FINAL_SEVENNET_NAME)
-    if refit_energy_reference:
-        from heo_calc.finetune.energy_reference import refit_energy_reference as refit
-
-        refit(final, load_labelled_structures(train_file), final)
     os.utime(final)
     return final
+
+
+def _resume_block(train_dir: Path) -> dict:
+    """sevenn's ``continue`` block that goes on with the newest checkpoint of ``train_dir``."""
+    from heo_calc.finetune.sevennet import latest_checkpoint
+
+    last = latest_checkpoint(train_dir)
+    if last is None:
+        raise LabelledDataError(
+            f"--resume given but {train_dir} holds no checkpoint_<epoch>.pth; start without --resume"
+        )
+    logger.info("resuming from %s", last)
+    # Continue the same run: keep optimizer, scheduler and epoch counter of the checkpoint.
+    return {
+        "checkpoint": last.name,  # sevenn runs in train_dir
+        "reset_optimizer": False,
+        "reset_scheduler": False,
+        "reset_epoch": False,
+        "use_statistic_values_of_checkpoint": True,
+    }

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from heo_base.atomic_write import atomic_output
+from heo_base.labels import ENERGY_KEY, FORCES_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -48,28 +49,15 @@ def build_sevennet_config(
     that neither the config nor the checkpoints (which store it) name a machine's
     directories. Without it they are absolute.
     """
-    import sevenn
 
     def path_for_sevenn(path: Path) -> str:
         resolved = Path(path).resolve()
         return os.path.relpath(resolved, Path(work_dir).resolve()) if work_dir is not None else str(resolved)
 
-    checkpoint = SEVENNET_FOUNDATIONS.get(base) or path_for_sevenn(Path(base))
-    presets = {
-        name: yaml.safe_load((Path(sevenn.__file__).parent / "presets" / name).read_text())["model"]
-        for name in ("fine_tune.yaml", "sevennet-l3i5.yaml")
-    }
-    model = dict(presets["sevennet-l3i5.yaml" if base == "sevennet-l3i5" else "fine_tune.yaml"])
-    if base not in SEVENNET_FOUNDATIONS:
-        # A checkpoint of an earlier finetune: its own architecture, whichever base it came from.
-        saved = _checkpoint_config(Path(base))
-        model_keys = set(presets["fine_tune.yaml"]) | set(presets["sevennet-l3i5.yaml"])
-        model.update({key: saved[key] for key in model_keys if key in saved})
-    model["chemical_species"] = "auto"
+    model = _model_block(base)
     # By default the per-species shift and scale stay as pretrained (sevenn's preset): with
     # Adam at lr 1e-3 they drift by per cents per epoch.
     model["train_shift_scale"] = train_shift_scale
-    model["train_denominator"] = False
     loss_block: dict[str, Any] = (
         {"loss": "mse"} if loss == "mse" else {"loss": "Huber", "loss_param": {"delta": 0.01}}
     )
@@ -97,13 +85,13 @@ def build_sevennet_config(
             "reset_optimizer": True,
             "reset_scheduler": True,
             "reset_epoch": True,
-            "checkpoint": checkpoint,
+            "checkpoint": SEVENNET_FOUNDATIONS.get(base) or path_for_sevenn(Path(base)),
             "use_statistic_values_of_checkpoint": True,
         },
     }
     data: dict[str, Any] = {
         "batch_size": batch_size,
-        "data_format_args": {"index": ":", "energy_key": "REF_energy", "force_key": "REF_forces"},
+        "data_format_args": {"index": ":", "energy_key": ENERGY_KEY, "force_key": FORCES_KEY},
         "load_trainset_path": [path_for_sevenn(train_file)],
     }
     if valid_file is not None:
@@ -111,6 +99,25 @@ def build_sevennet_config(
     else:
         data["data_divide_ratio"] = 0.1
     return {"model": model, "train": train, "data": data}
+
+
+def _model_block(base: str) -> dict[str, Any]:
+    """sevenn's model settings for ``base``: its preset, or the architecture stored in a checkpoint file."""
+    import sevenn
+
+    presets = {
+        name: yaml.safe_load((Path(sevenn.__file__).parent / "presets" / name).read_text())["model"]
+        for name in ("fine_tune.yaml", "sevennet-l3i5.yaml")
+    }
+    model = dict(presets["sevennet-l3i5.yaml" if base == "sevennet-l3i5" else "fine_tune.yaml"])
+    if base not in SEVENNET_FOUNDATIONS:
+        # A checkpoint of an earlier finetune: its own architecture, whichever base it came from.
+        saved = _checkpoint_config(Path(base))
+        model_keys = set(presets["fine_tune.yaml"]) | set(presets["sevennet-l3i5.yaml"])
+        model.update({key: saved[key] for key in model_keys if key in saved})
+    model["chemical_species"] = "auto"
+    model["train_denominator"] = False
+    return model
 
 
 def _checkpoint_config(path: Path) -> dict[str, Any]:

@@ -1,0 +1,159 @@
+"""GPU-ready finetuning controls: device, time limit, reused outlier lists, weight anchor, base replay,
+and checkpoints and logs that name no directory of the machine that made them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from ase.io import read, write
+
+from heo_base.errors import LabelledDataError
+from heo_base.labels import reduced_formula
+from heo_calc import get_calculator
+from heo_calc.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def few_structures(dev_data_path, tmp_path_factory):
+    small = [atoms for atoms in read(dev_data_path, index=":") if len(atoms) <= 10][:8]
+    path = tmp_path_factory.mktemp("controls-data") / "few.extxyz"
+    write(path, small)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dev_h5(dev_data_path, tmp_path_factory):
+    from dataset_builder.cli import main as dataset_main
+
+    path = tmp_path_factory.mktemp("controls-h5") / "heo.h5"
+    assert dataset_main(["build", "--source", str(dev_data_path), "--out", str(path), "--no-progress"]) == 0
+    return path
+
+
+@pytest.mark.slow
+def test_time_limit_stops_between_epochs_and_keeps_a_loadable_best_checkpoint(few_structures, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["finetune", "--base", "sevennet-0", "--train", str(few_structures), "--valid", str(few_structures)]
+    args += ["--out", str(out), "--epochs", "200", "--lr", "1e-5", "--batch-size", "4", "--time-limit", "0.75"]
+    assert main([*args, "--device", "cpu"]) == 0
+    config = yaml.safe_load((out / "train" / "input.yaml").read_text())
+    assert config["train"]["device"] == "cpu"
+    epochs = [line for line in (out / "train" / "log.sevenn").read_text().splitlines() if line.startswith("Epoch")]
+    assert 1 <= len(epochs) < 200
+    assert "time limit reached" in capsys.readouterr().out
+    model = get_calculator(f"sevennet:{out / 'finetuned.pth'}", device="cpu")
+    atoms = read(few_structures, index=0)
+    atoms.calc = model
+    assert np.isfinite(atoms.get_forces()).all()
+
+
+def test_device_goes_into_the_sevenn_config(tmp_path):
+    from heo_calc.finetune.sevennet import build_sevennet_config
+
+    common = dict(train_file=tmp_path / "t.extxyz", valid_file=None, epochs=1, lr=1e-4, lr_decay_per_epoch=1.0)
+    common |= dict(force_loss_weight=0.1, batch_size=2, seed=1)
+    assert build_sevennet_config(base="sevennet-0", device="cuda", **common)["train"]["device"] == "cuda"
+    relative = build_sevennet_config(base="sevennet-0", work_dir=tmp_path / "train", **common)
+    assert relative["data"]["load_trainset_path"] == [os.path.join("..", "t.extxyz")]
+
+
+def test_a_recorded_outlier_list_is_reused_by_id(dev_h5, tmp_path):
+    from heo_calc.finetune.runner import prepare_training_files
+
+    listing = ROOT / "docs" / "heo-ft-training" / "stage3" / "dropped_outliers.json"
+    listed = {row["id"] for row in json.loads(listing.read_text())["dropped"]}
+    train_file, valid_file = prepare_training_files(dev_h5, None, tmp_path, seed=1, drop_listed=listing)
+    kept = {atoms.info["immutable_id"] for atoms in read(train_file, index=":")}
+    assert len(kept) == 1034 - len(listed) and not kept & listed
+    assert len(read(valid_file, index=":")) == 129
+    record = json.loads((tmp_path / "data" / "dropped_outliers.json").read_text())
+    assert {row["id"] for row in record["dropped"]} == listed
+
+
+def test_an_outlier_list_of_other_data_or_unreadable_is_a_clear_error(few_structures, tmp_path):
+    from heo_calc.finetune.runner import prepare_training_files
+
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps({"dropped": [{"id": "not-in-these-data"}]}))
+    with pytest.raises(LabelledDataError, match="none of the 1 ids"):
+        prepare_training_files(few_structures, few_structures, tmp_path, seed=1, drop_listed=foreign)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    with pytest.raises(LabelledDataError, match="cannot read the outlier list"):
+        prepare_training_files(few_structures, few_structures, tmp_path, seed=1, drop_listed=broken)
+
+
+def test_weight_anchor_is_lambda_times_the_squared_distance_to_the_anchor():
+    from heo_calc.finetune._sevenn_entry import WeightAnchor
+
+    model = torch.nn.Linear(3, 2)
+    anchor_state = {name: value.detach().clone() for name, value in model.state_dict().items()}
+    anchor = WeightAnchor(0.5, anchor_state)
+    assert float(anchor.get_loss({}, model).detach()) == pytest.approx(0.0)
+    with torch.no_grad():
+        model.weight += 0.1  # 6 entries moved by 0.1
+    assert float(anchor.get_loss({}, model).detach()) == pytest.approx(0.5 * 6 * 0.01, rel=1e-5)
+    loss = anchor.get_loss({}, model)
+    loss.backward()  # the pull is differentiable: it reaches the optimizer
+    np.testing.assert_allclose(model.weight.grad.numpy(), 0.5 * 2 * 0.1, rtol=1e-5)
+
+
+def test_base_replay_structures_carry_the_base_models_labels(sevennet_calculator):
+    from heo_calc.calculator import evaluate_properties
+    from heo_calc.finetune.base_replay import base_labelled_structures
+
+    replay = base_labelled_structures(["Mg", "Ni", "O", "Xx"], sevennet_calculator, 3, seed=2)
+    assert [reduced_formula(a) for a in replay] == ["MgO", "NiO", "MgO"]
+    for atoms in replay:
+        labels = evaluate_properties(sevennet_calculator, atoms, ("forces",))
+        assert atoms.info["REF_energy"] == pytest.approx(labels["energy"], abs=1e-5)
+        np.testing.assert_allclose(atoms.arrays["REF_forces"], labels["forces"], atol=1e-5)
+        assert np.abs(atoms.arrays["REF_forces"]).max() > 0.01  # rattled, not at a minimum
+
+
+def _absolute_paths(value, found: list[str]) -> list[str]:
+    if isinstance(value, str) and os.path.isabs(value):
+        found.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _absolute_paths(item, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _absolute_paths(item, found)
+    return found
+
+
+@pytest.mark.parametrize("name", ["heo-ft", "heo-ft-l3i5"])
+def test_shipped_checkpoints_store_no_absolute_path(name):
+    from heo_calc.backends.heo_ft import heo_ft_weights_path
+    from heo_calc.backends.sevennet import load_checkpoint
+
+    state = load_checkpoint(heo_ft_weights_path(name))
+    assert _absolute_paths(state["config"], []) == []
+
+
+def test_no_tracked_file_names_this_machines_directories():
+    """Docs, training logs and package data keep only relative paths."""
+    try:
+        tracked = subprocess.run(
+            ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    needles = {str(ROOT.parent) + os.sep, str(Path.home()) + os.sep}
+    offenders = [
+        path
+        for path in tracked
+        if (ROOT / path).is_file()
+        and any(needle.encode() in (ROOT / path).read_bytes() for needle in needles)
+    ]
+    assert offenders == []
