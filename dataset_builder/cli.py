@@ -14,8 +14,6 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-logger = logging.getLogger(__name__)
-
 PROG = "heo-dataset"
 EXIT_ERROR = 2
 

@@ -1,4 +1,4 @@
-"""Element classes (metals, metalloids) and composition helpers for the HEO filter.
+"""The metals the HEO filter accepts as cations, and composition helpers.
 
 Compositions are counts of sites per element; cation fractions are taken over every
 site that is not oxygen, so they sum to 1 and are dimensionless.
@@ -22,7 +22,8 @@ def _symbol_range(first: str, last: str) -> set[str]:
 
 
 #: Metals the HEO filter accepts as cations: alkali and alkaline-earth metals, the
-#: p-block metals, and the transition metals, lanthanides and actinides.
+#: p-block metals, and the transition metals, lanthanides and actinides. The metalloids
+#: (B, Si, Ge, As, Sb, Te) are not metals here.
 METALS: Final[frozenset[str]] = frozenset(
     {"Li", "Be", "Na", "Mg", "K", "Ca", "Rb", "Sr", "Cs", "Ba"}
     | {"Al", "Ga", "In", "Tl", "Sn", "Pb", "Bi"}
@@ -33,16 +34,8 @@ METALS: Final[frozenset[str]] = frozenset(
     | _symbol_range("Ac", "Lr")
 )
 
-#: Metalloids; they are *not* metals for the HEO filter.
-METALLOIDS: Final[frozenset[str]] = frozenset({"B", "Si", "Ge", "As", "Sb", "Te"})
-
 #: Every symbol ASE knows (H to Og), for validating user input.
 KNOWN_ELEMENTS: Final[frozenset[str]] = frozenset(chemical_symbols[1:])
-
-
-def is_metal(symbol: str) -> bool:
-    """True when ``symbol`` is in :data:`METALS` (metalloids such as Si or Sb are not)."""
-    return symbol in METALS
 
 
 def element_counts(symbols: Iterable[str]) -> dict[str, int]:

@@ -10,7 +10,6 @@ Two entry points share one set of settings (:class:`HEOFilter`):
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,8 +32,6 @@ from dataset_builder.errors import FilterConfigError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-logger = logging.getLogger(__name__)
-
 
 class DropReason(StrEnum):
     """Why a row was not kept; the values are the keys of the drop counts in the file."""
@@ -53,21 +50,6 @@ class DropReason(StrEnum):
     MISSING_ENERGY = "missing_energy"
     NON_FINITE = "non_finite_values"
     DUPLICATE = "duplicate_across_databases"
-
-
-#: Reasons that mean "not an HEO by composition" as opposed to "bad data".
-COMPOSITION_REASONS: frozenset[DropReason] = frozenset(
-    {
-        DropReason.FUNCTIONAL,
-        DropReason.NO_OXYGEN,
-        DropReason.TOO_FEW_ELEMENTS,
-        DropReason.NON_METAL_CATION,
-        DropReason.EXCLUDED_ELEMENT,
-        DropReason.TOO_FEW_CATIONS,
-        DropReason.LOW_ENTROPY,
-        DropReason.NOT_EQUIMOLAR,
-    }
-)
 
 
 @dataclass(frozen=True, kw_only=True)
