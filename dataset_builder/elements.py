@@ -21,18 +21,24 @@ def _symbol_range(first: str, last: str) -> set[str]:
     return set(chemical_symbols[atomic_numbers[first] : atomic_numbers[last] + 1])
 
 
-#: Metals the HEO filter accepts as cations: alkali and alkaline-earth metals, the
-#: p-block metals, and the transition metals, lanthanides and actinides. The metalloids
+#: The metals the HEO filter accepts as cations, as stored in the file's filter settings:
+#: alkali and alkaline-earth metals, the p-block metals, and the transition metals,
+#: lanthanides and actinides (``Sc-Zn`` is Sc to Zn by atomic number). The metalloids
 #: (B, Si, Ge, As, Sb, Te) are not metals here.
-METALS: Final[frozenset[str]] = frozenset(
-    {"Li", "Be", "Na", "Mg", "K", "Ca", "Rb", "Sr", "Cs", "Ba"}
-    | {"Al", "Ga", "In", "Tl", "Sn", "Pb", "Bi"}
-    | _symbol_range("Sc", "Zn")
-    | _symbol_range("Y", "Cd")
-    | _symbol_range("Hf", "Hg")
-    | _symbol_range("La", "Lu")
-    | _symbol_range("Ac", "Lr")
-)
+METALS_SPEC: Final[str] = "Li Be Na Mg K Ca Rb Sr Cs Ba Al Ga In Tl Sn Pb Bi Sc-Zn Y-Cd Hf-Hg La-Lu Ac-Lr"
+
+
+def _symbols(spec: str) -> frozenset[str]:
+    """The symbols of a space-separated list of symbols and ``First-Last`` ranges."""
+    symbols: set[str] = set()
+    for item in spec.split():
+        first, _, last = item.partition("-")
+        symbols |= _symbol_range(first, last or first)
+    return frozenset(symbols)
+
+
+#: The symbols of :data:`METALS_SPEC`.
+METALS: Final[frozenset[str]] = _symbols(METALS_SPEC)
 
 #: Every symbol ASE knows (H to Og), for validating user input.
 KNOWN_ELEMENTS: Final[frozenset[str]] = frozenset(chemical_symbols[1:])

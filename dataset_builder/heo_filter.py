@@ -21,6 +21,7 @@ import numpy as np
 from dataset_builder.elements import (
     KNOWN_ELEMENTS,
     METALS,
+    METALS_SPEC,
     OXYGEN,
     cation_fractions,
     element_counts,
@@ -107,7 +108,7 @@ class HEOFilter:
         """Settings as a JSON-serialisable dict (stored in the HDF5 file attributes)."""
         settings = asdict(self)
         settings["exclude_elements"] = list(self.exclude_elements)
-        settings["metals"] = "Li Be Na Mg K Ca Rb Sr Cs Ba Al Ga In Tl Sn Pb Bi Sc-Zn Y-Cd Hf-Hg La-Lu Ac-Lr"
+        settings["metals"] = METALS_SPEC
         settings["requires_forces"] = True
         return settings
 
