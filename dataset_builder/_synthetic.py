@@ -148,18 +148,50 @@ def synthetic_lemat_table(
     elements hold a non-metal), so a few more HEOs arise by chance: with the defaults about
     0.03% of rows are HEOs, close to LeMat-Bulk compatible_pbe (~1,300 of ~5.3 million
     rows pass the default filter). 1 to ~30 sites per row, mean ~11.
+
+    The helpers below draw from one generator in a fixed order, so a seed always gives the
+    same table.
     """
     rng = np.random.default_rng(seed)
+    kind, n_elements, has_oxygen = _draw_row_kinds(rng, n_rows, heo_fraction, decoy_fraction)
+    element_rows = _draw_element_rows(rng, kind, n_elements, has_oxygen)
+    n_elements = np.array([len(e) for e in element_rows])
+    flat_elements = np.array([e for row in element_rows for e in row])
+    element_offsets = np.concatenate([[0], np.cumsum(n_elements)])
+    n_sites, site_element = _draw_sites(rng, n_elements, element_offsets)
+    site_offsets = np.concatenate([[0], np.cumsum(n_sites)])
+    columns = {
+        **_composition_columns(flat_elements, element_offsets, n_sites, site_offsets, site_element),
+        **_geometry_columns(rng, n_sites, site_offsets),
+        **_force_stress_columns(rng, n_sites, site_offsets),
+        **_provenance_columns(rng, n_rows),
+        **_energy_magnetic_columns(rng, n_sites, site_offsets),
+    }
+    return pa.Table.from_arrays([columns[f.name] for f in LEMAT_SCHEMA], schema=LEMAT_SCHEMA)
+
+
+def _draw_row_kinds(
+    rng: np.random.Generator, n_rows: int, heo_fraction: float, decoy_fraction: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: kind (0 ordinary, 1 HEO, 2 decoy), number of distinct elements and whether
+    O is one of them (HEOs and decoys: 5 to 7 elements, O always)."""
     kind = rng.choice(3, size=n_rows, p=[1 - heo_fraction - decoy_fraction, heo_fraction, decoy_fraction])
     n_elements = rng.choice(np.arange(1, 7), size=n_rows, p=[0.03, 0.25, 0.4, 0.22, 0.07, 0.03])
     has_oxygen = rng.random(n_rows) < 0.4
     special = kind > 0
     n_elements[special] = rng.integers(5, 8, size=int(special.sum()))
     has_oxygen[special] = True
-    n_elements = np.maximum(n_elements, has_oxygen + 1)
+    return kind, np.maximum(n_elements, has_oxygen + 1), has_oxygen
 
-    # element lists: O (when present) + distinct draws from the row's pool
-    element_rows: list[np.ndarray] = []
+
+def _draw_element_rows(
+    rng: np.random.Generator, kind: np.ndarray, n_elements: np.ndarray, has_oxygen: np.ndarray
+) -> list[list[str]]:
+    """The sorted element symbols of each row: O (when present) plus distinct draws from
+    :data:`METAL_POOL` (HEOs, decoys) or :data:`GENERIC_POOL` (ordinary rows)."""
+    n_rows = len(kind)
+    special = kind > 0
+    element_rows: list[list[str]] = []
     generic = np.array(GENERIC_POOL)
     metals = np.array(METAL_POOL)
     order_generic = np.argsort(rng.random((n_rows, len(generic)), dtype=np.float32), axis=1)[:, :7]
@@ -177,30 +209,34 @@ def synthetic_lemat_table(
             drawn[-1] = NON_METALS[int(anion_draw[i] * 1000) % len(NON_METALS)]
             drawn = list(dict.fromkeys(drawn))
         element_rows.append(sorted([*drawn, "O"] if has_oxygen[i] else drawn))
-    n_elements = np.array([len(e) for e in element_rows])
-    flat_elements = np.array([e for row in element_rows for e in row])
-    element_offsets = np.concatenate([[0], np.cumsum(n_elements)])
+    return element_rows
 
+
+def _draw_sites(
+    rng: np.random.Generator, n_elements: np.ndarray, element_offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sites per row (at least one per element, 1 + Poisson(10) otherwise) and, for every
+    site, the index of its element in the flat element list (each element on >= 1 site)."""
+    n_rows = len(n_elements)
     n_sites = np.maximum(n_elements, 1 + rng.poisson(10, n_rows))
     site_offsets = np.concatenate([[0], np.cumsum(n_sites)])
-    n_total = int(site_offsets[-1])
     site_row = np.repeat(np.arange(n_rows), n_sites)
-    site_pos = np.arange(n_total) - site_offsets[site_row]
+    site_pos = np.arange(int(site_offsets[-1])) - site_offsets[site_row]
     choice = np.where(site_pos < n_elements[site_row], site_pos, rng.integers(0, n_elements[site_row]))
-    site_element = element_offsets[site_row] + choice
-    species = flat_elements[site_element]
+    return n_sites, element_offsets[site_row] + choice
+
+
+def _composition_columns(
+    flat_elements: np.ndarray,
+    element_offsets: np.ndarray,
+    n_sites: np.ndarray,
+    site_offsets: np.ndarray,
+    site_element: np.ndarray,
+) -> dict[str, pa.Array]:
+    """Elements, site species, formulas and element ratios of every row (no random draws)."""
+    n_rows = len(n_sites)
+    n_elements = np.diff(element_offsets)
     counts = np.bincount(site_element, minlength=len(flat_elements))
-
-    lengths = 4.0 + 0.6 * np.cbrt(n_sites)
-    cells = np.eye(3)[None] * lengths[:, None, None] + rng.normal(0, 0.05, (n_rows, 3, 3))
-    positions = np.einsum("ij,ijk->ik", rng.random((n_total, 3)), cells[site_row])
-    forces = rng.normal(0, 0.05, (n_total, 3))
-    no_forces = rng.random(n_rows) < 0.03
-    stress = rng.normal(0, 5, (n_rows, 3, 3))
-    no_stress = rng.random(n_rows) < 0.5
-
-    prefixes = np.array(["mp-", "agm00", "oqmd-"])[rng.integers(0, 3, n_rows)]
-    ids = [f"{p}{i}" for p, i in zip(prefixes.tolist(), range(n_rows))]
     flat_list, count_list = flat_elements.tolist(), counts.tolist()
     formulas, descriptive, species_text = [], [], []
     for i in range(n_rows):
@@ -211,40 +247,84 @@ def synthetic_lemat_table(
         species_text.append(
             str([{"name": e, "chemical_symbols": [e], "concentration": [1]} for e in row_counts])
         )
-    energy = -4.5 * n_sites + rng.normal(0, 1, n_rows)
-
-    columns = {
+    return {
         "elements": _list_array(element_offsets, pa.array(flat_elements)),
         "nsites": pa.array(n_sites.astype(np.int32)),
         "chemical_formula_anonymous": pa.array(["A" * int(k) for k in n_elements]),
         "chemical_formula_reduced": pa.array(formulas),
         "chemical_formula_descriptive": pa.array(descriptive),
         "nelements": pa.array(n_elements.astype(np.int8)),
+        "species": pa.array(species_text),
+        "species_at_sites": _list_array(site_offsets, pa.array(flat_elements[site_element])),
+        "elements_ratios": _list_array(
+            element_offsets, pa.array(counts / n_sites[np.repeat(np.arange(n_rows), n_elements)])
+        ),
+    }
+
+
+def _geometry_columns(
+    rng: np.random.Generator, n_sites: np.ndarray, site_offsets: np.ndarray
+) -> dict[str, pa.Array]:
+    """Cells (near-cubic, edge 4 + 0.6 n_sites^(1/3) Å), Cartesian positions (Å) uniform in
+    the cell, and 3-D periodicity."""
+    n_rows = len(n_sites)
+    site_row = np.repeat(np.arange(n_rows), n_sites)
+    lengths = 4.0 + 0.6 * np.cbrt(n_sites)
+    cells = np.eye(3)[None] * lengths[:, None, None] + rng.normal(0, 0.05, (n_rows, 3, 3))
+    positions = np.einsum("ij,ijk->ik", rng.random((int(site_offsets[-1]), 3)), cells[site_row])
+    return {
         "dimension_types": _list_array(
             np.arange(0, 3 * n_rows + 1, 3), pa.array(np.ones(3 * n_rows, np.int8))
         ),
         "nperiodic_dimensions": pa.array(np.full(n_rows, 3, np.int8)),
         "lattice_vectors": _vectors(np.arange(0, 3 * n_rows + 1, 3), cells.reshape(-1, 3)),
-        "immutable_id": pa.array(ids),
         "cartesian_site_positions": _vectors(site_offsets, positions),
-        "species": pa.array(species_text),
-        "species_at_sites": _list_array(site_offsets, pa.array(species)),
-        "last_modified": pa.array(["2024-10-01"] * n_rows),
-        "elements_ratios": _list_array(
-            element_offsets, pa.array(counts / n_sites[np.repeat(np.arange(n_rows), n_elements)])
-        ),
-        "stress_tensor": _vectors(np.arange(0, 3 * n_rows + 1, 3), stress.reshape(-1, 3), no_stress),
-        "energy": pa.array(energy),
-        "energy_corrected": pa.array(energy - 0.1 * n_sites),
-        "magnetic_moments": _list_array(site_offsets, pa.array(rng.normal(0, 1, n_total))),
+    }
+
+
+def _force_stress_columns(
+    rng: np.random.Generator, n_sites: np.ndarray, site_offsets: np.ndarray
+) -> dict[str, pa.Array]:
+    """Forces (eV/Å, N(0, 0.05) per component; ~3% of rows null) and stress (3x3 kBar,
+    N(0, 5); ~50% of rows null)."""
+    n_rows = len(n_sites)
+    forces = rng.normal(0, 0.05, (int(site_offsets[-1]), 3))
+    no_forces = rng.random(n_rows) < 0.03
+    stress = rng.normal(0, 5, (n_rows, 3, 3))
+    no_stress = rng.random(n_rows) < 0.5
+    return {
         "forces": _vectors(site_offsets, forces, no_forces),
-        "total_magnetization": pa.array(rng.normal(0, 1, n_rows)),
-        "dos_ef": pa.array(rng.normal(0, 1, n_rows)),
+        "stress_tensor": _vectors(np.arange(0, 3 * n_rows + 1, 3), stress.reshape(-1, 3), no_stress),
+    }
+
+
+def _provenance_columns(rng: np.random.Generator, n_rows: int) -> dict[str, pa.Array]:
+    """Ids with a random source-database prefix (``mp-``, ``agm00``, ``oqmd-``), functional,
+    dates and fingerprints."""
+    prefixes = np.array(["mp-", "agm00", "oqmd-"])[rng.integers(0, 3, n_rows)]
+    return {
+        "immutable_id": pa.array([f"{p}{i}" for p, i in zip(prefixes.tolist(), range(n_rows))]),
+        "last_modified": pa.array(["2024-10-01"] * n_rows),
         "functional": pa.array(["pbe"] * n_rows),
         "cross_compatibility": pa.array(np.ones(n_rows, bool)),
         "entalpic_fingerprint": pa.array([f"{i * 2654435761 % 2**64:016x}" for i in range(n_rows)]),
     }
-    return pa.Table.from_arrays([columns[f.name] for f in LEMAT_SCHEMA], schema=LEMAT_SCHEMA)
+
+
+def _energy_magnetic_columns(
+    rng: np.random.Generator, n_sites: np.ndarray, site_offsets: np.ndarray
+) -> dict[str, pa.Array]:
+    """Total energies (eV, -4.5 eV per site + N(0, 1)), corrected energies (0.1 eV per site
+    lower), magnetic moments (μB) and DOS at the Fermi level (random, unused by the filter)."""
+    n_rows = len(n_sites)
+    energy = -4.5 * n_sites + rng.normal(0, 1, n_rows)
+    return {
+        "energy": pa.array(energy),
+        "energy_corrected": pa.array(energy - 0.1 * n_sites),
+        "magnetic_moments": _list_array(site_offsets, pa.array(rng.normal(0, 1, int(site_offsets[-1])))),
+        "total_magnetization": pa.array(rng.normal(0, 1, n_rows)),
+        "dos_ef": pa.array(rng.normal(0, 1, n_rows)),
+    }
 
 
 def expected_heo_ids(table: pa.Table) -> set[str]:

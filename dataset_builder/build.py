@@ -15,6 +15,7 @@ import numpy as np
 from dataset_builder.errors import EmptyDatasetError, FilterConfigError
 from dataset_builder.heo_filter import DropReason, HEOFilter
 from heo_base.splits import SPLIT_NAMES, assign_splits_by_formula
+from heo_base.structure_table import StructureTable
 
 logger = logging.getLogger(__name__)
 
@@ -82,26 +83,18 @@ def build_dataset(
     Raises:
         DatasetError: unreadable source, missing column, no structure kept, bad settings.
     """
-    from dataset_builder.sources import describe_source, scan_source
+    from dataset_builder.sources import scan_source
     from heo_base.dataset_file import write
 
     heo_filter = heo_filter or HEOFilter()
-    try:  # validate the fractions before a long scan
-        assign_splits_by_formula([], fractions=split_fractions, seed=seed)
-    except ValueError as error:
-        raise FilterConfigError(f"--split-fractions: {error}") from error
-
+    _check_split_fractions(split_fractions, seed)  # before a long scan
     result = scan_source(
         source, heo_filter=heo_filter, energy_key=energy_key, forces_key=forces_key, progress=progress
     )
     table = result.table
     dropped: Counter[str] = Counter(result.dropped)
     if dedup and len(table):
-        from dataset_builder.dedup import cross_database_duplicates
-
-        duplicates = cross_database_duplicates(table)
-        dropped[DropReason.DUPLICATE.value] += len(duplicates)
-        table = table.take(np.setdiff1d(np.arange(len(table)), duplicates))
+        table = _drop_cross_database_duplicates(table, dropped)
     if len(table) == 0:
         raise EmptyDatasetError(
             f"no structure passed the HEO filter: read {result.n_scanned} rows from {source}, dropped "
@@ -112,25 +105,17 @@ def build_dataset(
     )
     split_counts = {name: int(np.sum(table.split == name)) for name in SPLIT_NAMES}
     dropped_all = {reason.value: int(dropped.get(reason.value, 0)) for reason in DropReason}
-    attributes: dict[str, Any] = {
-        "source": describe_source(source),
-        "filter": heo_filter.to_dict(),
-        "dedup": bool(dedup),
-        "split_fractions": list(split_fractions),
-        "split_seed": int(seed),
-        "split_grouping": "reduced formula (heo_base.splits.assign_splits_by_formula)",
-        "energy_key": energy_key or "default (parquet: energy; extxyz: detected)",
-        "forces_key": forces_key or "default (parquet: forces; extxyz: detected)",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "package": "heo-relax",
-        "package_version": package_version(),
-        "licence": LICENCE_NOTE,
-        "stress_convention": STRESS_NOTE,
-        "n_scanned": int(result.n_scanned),
-        "n_dropped": int(sum(dropped_all.values())),
-        "dropped": dropped_all,
-        **{f"dropped_{reason}": count for reason, count in dropped_all.items()},
-    }
+    attributes = _file_attributes(
+        source,
+        heo_filter=heo_filter,
+        dedup=dedup,
+        split_fractions=split_fractions,
+        seed=seed,
+        energy_key=energy_key,
+        forces_key=forces_key,
+        n_scanned=result.n_scanned,
+        dropped_all=dropped_all,
+    )
     path = write(out, table, attributes=attributes)
     logger.info(
         "kept %d of %d rows (train %d, valid %d, test %d); dropped %s",
@@ -146,3 +131,59 @@ def build_dataset(
         dropped=dropped_all,
         split_counts=split_counts,
     )
+
+
+def _check_split_fractions(split_fractions: tuple[float, float, float], seed: int) -> None:
+    """Raise :class:`FilterConfigError` when ``split_fractions`` (train, valid, test; fractions
+    of structures, dimensionless) are not accepted by the split assignment."""
+    try:
+        assign_splits_by_formula([], fractions=split_fractions, seed=seed)
+    except ValueError as error:
+        raise FilterConfigError(f"--split-fractions: {error}") from error
+
+
+def _drop_cross_database_duplicates(table: StructureTable, dropped: Counter[str]) -> StructureTable:
+    """``table`` without the structures duplicated across source databases (see
+    :mod:`dataset_builder.dedup`); their number is added to ``dropped``."""
+    from dataset_builder.dedup import cross_database_duplicates
+
+    duplicates = cross_database_duplicates(table)
+    dropped[DropReason.DUPLICATE.value] += len(duplicates)
+    return table.take(np.setdiff1d(np.arange(len(table)), duplicates))
+
+
+def _file_attributes(
+    source: str,
+    *,
+    heo_filter: HEOFilter,
+    dedup: bool,
+    split_fractions: tuple[float, float, float],
+    seed: int,
+    energy_key: str | None,
+    forces_key: str | None,
+    n_scanned: int,
+    dropped_all: dict[str, int],
+) -> dict[str, Any]:
+    """The root attributes of the HDF5 file: provenance, settings, licence, units and the
+    drop counts (``dropped_all``: rows per :class:`DropReason` value, every reason present)."""
+    from dataset_builder.sources import describe_source
+
+    return {
+        "source": describe_source(source),
+        "filter": heo_filter.to_dict(),
+        "dedup": bool(dedup),
+        "split_fractions": list(split_fractions),
+        "split_seed": int(seed),
+        "split_grouping": "reduced formula (heo_base.splits.assign_splits_by_formula)",
+        "energy_key": energy_key or "default (parquet: energy; extxyz: detected)",
+        "forces_key": forces_key or "default (parquet: forces; extxyz: detected)",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "package": "heo-relax",
+        "package_version": package_version(),
+        "licence": LICENCE_NOTE,
+        "stress_convention": STRESS_NOTE,
+        "n_scanned": int(n_scanned),
+        "n_dropped": int(sum(dropped_all.values())),
+        "dropped": dropped_all,
+        **{f"dropped_{reason}": count for reason, count in dropped_all.items()},
+    }

@@ -1,4 +1,4 @@
-"""Element classes (metals, metalloids) and composition helpers for the HEO filter.
+"""The metals the HEO filter accepts as cations, and composition helpers.
 
 Compositions are counts of sites per element; cation fractions are taken over every
 site that is not oxygen, so they sum to 1 and are dimensionless.
@@ -21,28 +21,27 @@ def _symbol_range(first: str, last: str) -> set[str]:
     return set(chemical_symbols[atomic_numbers[first] : atomic_numbers[last] + 1])
 
 
-#: Metals the HEO filter accepts as cations: alkali and alkaline-earth metals, the
-#: p-block metals, and the transition metals, lanthanides and actinides.
-METALS: Final[frozenset[str]] = frozenset(
-    {"Li", "Be", "Na", "Mg", "K", "Ca", "Rb", "Sr", "Cs", "Ba"}
-    | {"Al", "Ga", "In", "Tl", "Sn", "Pb", "Bi"}
-    | _symbol_range("Sc", "Zn")
-    | _symbol_range("Y", "Cd")
-    | _symbol_range("Hf", "Hg")
-    | _symbol_range("La", "Lu")
-    | _symbol_range("Ac", "Lr")
-)
+#: The metals the HEO filter accepts as cations, as stored in the file's filter settings:
+#: alkali and alkaline-earth metals, the p-block metals, and the transition metals,
+#: lanthanides and actinides (``Sc-Zn`` is Sc to Zn by atomic number). The metalloids
+#: (B, Si, Ge, As, Sb, Te) are not metals here.
+METALS_SPEC: Final[str] = "Li Be Na Mg K Ca Rb Sr Cs Ba Al Ga In Tl Sn Pb Bi Sc-Zn Y-Cd Hf-Hg La-Lu Ac-Lr"
 
-#: Metalloids; they are *not* metals for the HEO filter.
-METALLOIDS: Final[frozenset[str]] = frozenset({"B", "Si", "Ge", "As", "Sb", "Te"})
+
+def _symbols(spec: str) -> frozenset[str]:
+    """The symbols of a space-separated list of symbols and ``First-Last`` ranges."""
+    symbols: set[str] = set()
+    for item in spec.split():
+        first, _, last = item.partition("-")
+        symbols |= _symbol_range(first, last or first)
+    return frozenset(symbols)
+
+
+#: The symbols of :data:`METALS_SPEC`.
+METALS: Final[frozenset[str]] = _symbols(METALS_SPEC)
 
 #: Every symbol ASE knows (H to Og), for validating user input.
 KNOWN_ELEMENTS: Final[frozenset[str]] = frozenset(chemical_symbols[1:])
-
-
-def is_metal(symbol: str) -> bool:
-    """True when ``symbol`` is in :data:`METALS` (metalloids such as Si or Sb are not)."""
-    return symbol in METALS
 
 
 def element_counts(symbols: Iterable[str]) -> dict[str, int]:

@@ -10,7 +10,6 @@ Two entry points share one set of settings (:class:`HEOFilter`):
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 from dataset_builder.elements import (
     KNOWN_ELEMENTS,
     METALS,
+    METALS_SPEC,
     OXYGEN,
     cation_fractions,
     element_counts,
@@ -32,8 +32,6 @@ from dataset_builder.errors import FilterConfigError
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-logger = logging.getLogger(__name__)
 
 
 class DropReason(StrEnum):
@@ -53,21 +51,6 @@ class DropReason(StrEnum):
     MISSING_ENERGY = "missing_energy"
     NON_FINITE = "non_finite_values"
     DUPLICATE = "duplicate_across_databases"
-
-
-#: Reasons that mean "not an HEO by composition" as opposed to "bad data".
-COMPOSITION_REASONS: frozenset[DropReason] = frozenset(
-    {
-        DropReason.FUNCTIONAL,
-        DropReason.NO_OXYGEN,
-        DropReason.TOO_FEW_ELEMENTS,
-        DropReason.NON_METAL_CATION,
-        DropReason.EXCLUDED_ELEMENT,
-        DropReason.TOO_FEW_CATIONS,
-        DropReason.LOW_ENTROPY,
-        DropReason.NOT_EQUIMOLAR,
-    }
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,7 +108,7 @@ class HEOFilter:
         """Settings as a JSON-serialisable dict (stored in the HDF5 file attributes)."""
         settings = asdict(self)
         settings["exclude_elements"] = list(self.exclude_elements)
-        settings["metals"] = "Li Be Na Mg K Ca Rb Sr Cs Ba Al Ga In Tl Sn Pb Bi Sc-Zn Y-Cd Hf-Hg La-Lu Ac-Lr"
+        settings["metals"] = METALS_SPEC
         settings["requires_forces"] = True
         return settings
 

@@ -113,68 +113,85 @@ def _convert_candidates(
     forces_key: str,
     dropped: Counter[str],
 ) -> list[dict[str, Any]]:
-    """Per-site checks and conversion of the (few) candidate rows of ``batch``."""
+    """Per-site checks and conversion of the (few) candidate rows of ``batch``; each row not
+    kept is counted in ``dropped`` under its :class:`DropReason` value."""
     columns = {name: batch.column(name).to_pylist() for name in batch.schema.names}
-    n_rows = batch.num_rows
-    functionals = columns.get("functional", [None] * n_rows)
     rows = []
-    for i in range(n_rows):
-        species = columns["species_at_sites"][i] or []
-        n_sites = columns["nsites"][i]
-        positions = _vectors(columns["cartesian_site_positions"][i])
-        cell = _matrix3(columns["lattice_vectors"][i])
-        if (
-            n_sites is None
-            or len(species) != n_sites
-            or positions is None
-            or len(positions) != n_sites
-            or cell is None
-            or any(symbol not in atomic_numbers for symbol in species)
-        ):
-            dropped[DropReason.INCONSISTENT_SITES.value] += 1
-            continue
-        reason = heo_filter.reject_reason(species, functionals[i])
-        if reason is not None:
-            dropped[reason.value] += 1
-            continue
-        raw_forces = columns[forces_key][i]
-        if not raw_forces:
-            dropped[DropReason.MISSING_FORCES.value] += 1
-            continue
-        forces = _vectors(raw_forces)
-        if forces is None or len(forces) != n_sites:
-            dropped[DropReason.FORCES_SITE_MISMATCH.value] += 1
-            continue
-        energy = columns[energy_key][i]
-        if energy is None:
-            dropped[DropReason.MISSING_ENERGY.value] += 1
-            continue
-        finite = np.isfinite(energy) and all(np.isfinite(a).all() for a in (positions, forces, cell))
-        if not finite:
-            dropped[DropReason.NON_FINITE.value] += 1
-            continue
-        stress_kbar = _matrix3(columns.get("stress_tensor", [None] * n_rows)[i])
-        has_stress = stress_kbar is not None and np.isfinite(stress_kbar).all()
-        stress = lemat_stress_to_ase(stress_kbar) if has_stress else None
-        immutable_id = str(columns["immutable_id"][i])
-        dimension_types = columns.get("dimension_types", [None] * n_rows)[i]
-        formula = columns.get("chemical_formula_reduced", [None] * n_rows)[i]
-        rows.append(
-            {
-                "numbers": [atomic_numbers[symbol] for symbol in species],
-                "positions": positions,
-                "forces": forces,
-                "cell": cell,
-                "pbc": [bool(d) for d in dimension_types] if dimension_types else [True, True, True],
-                "energy": float(energy),
-                "stress": stress,
-                "immutable_id": immutable_id,
-                "source_db": source_database(immutable_id),
-                "functional": functionals[i] or "unknown",
-                "formula": formula or reduced_formula(element_counts(species)),
-            }
-        )
+    for i in range(batch.num_rows):
+        record = {name: values[i] for name, values in columns.items()}
+        row = _convert_record(record, heo_filter=heo_filter, energy_key=energy_key, forces_key=forces_key)
+        if isinstance(row, DropReason):
+            dropped[row.value] += 1
+        else:
+            rows.append(row)
     return rows
+
+
+def _convert_record(
+    record: dict[str, Any], *, heo_filter: HEOFilter, energy_key: str, forces_key: str
+) -> dict[str, Any] | DropReason:
+    """One LeMat-Bulk row (column name -> Python value) as a :class:`StructureTable` row, or
+    the first reason it is dropped: inconsistent sites, the full HEO test, forces (eV/Å)
+    missing or not one vector per site, energy (eV) missing, or a non-finite value."""
+    species = record["species_at_sites"] or []
+    n_sites = record["nsites"]
+    positions = _vectors(record["cartesian_site_positions"])
+    cell = _matrix3(record["lattice_vectors"])
+    if not _sites_consistent(species, n_sites, positions, cell):
+        return DropReason.INCONSISTENT_SITES
+    functional = record.get("functional")
+    reason = heo_filter.reject_reason(species, functional)
+    if reason is not None:
+        return reason
+    raw_forces = record[forces_key]
+    if not raw_forces:
+        return DropReason.MISSING_FORCES
+    forces = _vectors(raw_forces)
+    if forces is None or len(forces) != n_sites:
+        return DropReason.FORCES_SITE_MISMATCH
+    energy = record[energy_key]
+    if energy is None:
+        return DropReason.MISSING_ENERGY
+    if not (np.isfinite(energy) and all(np.isfinite(a).all() for a in (positions, forces, cell))):
+        return DropReason.NON_FINITE
+    immutable_id = str(record["immutable_id"])
+    dimension_types = record.get("dimension_types")
+    return {
+        "numbers": [atomic_numbers[symbol] for symbol in species],
+        "positions": positions,
+        "forces": forces,
+        "cell": cell,
+        "pbc": [bool(d) for d in dimension_types] if dimension_types else [True, True, True],
+        "energy": float(energy),
+        "stress": _ase_stress(record.get("stress_tensor")),
+        "immutable_id": immutable_id,
+        "source_db": source_database(immutable_id),
+        "functional": functional or "unknown",
+        "formula": record.get("chemical_formula_reduced") or reduced_formula(element_counts(species)),
+    }
+
+
+def _sites_consistent(
+    species: Sequence[str], n_sites: int | None, positions: np.ndarray | None, cell: np.ndarray | None
+) -> bool:
+    """True when the row has ``n_sites`` known chemical symbols and as many positions (Å), and
+    a 3x3 cell (Å)."""
+    return not (
+        n_sites is None
+        or len(species) != n_sites
+        or positions is None
+        or len(positions) != n_sites
+        or cell is None
+        or any(symbol not in atomic_numbers for symbol in species)
+    )
+
+
+def _ase_stress(stress_tensor: Any) -> np.ndarray | None:
+    """A LeMat-Bulk ``stress_tensor`` value (3x3, kBar, VASP sign) as ASE stress (3x3, eV/Å^3,
+    positive = tensile), or None when it is absent, not 3x3 or not finite."""
+    stress_kbar = _matrix3(stress_tensor)
+    has_stress = stress_kbar is not None and np.isfinite(stress_kbar).all()
+    return lemat_stress_to_ase(stress_kbar) if has_stress else None
 
 
 def _read_candidates(

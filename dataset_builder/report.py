@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,15 +25,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 logger = logging.getLogger(__name__)
-
-FIGURES: tuple[str, ...] = (
-    "element_frequency.png",
-    "elements_per_structure.png",
-    "composition_map.png",
-    "sample_structures.png",
-    "energy_per_atom.png",
-    "force_magnitude.png",
-)
 
 
 def structure_frame(table: StructureTable) -> pd.DataFrame:
@@ -114,53 +107,78 @@ def _counts(frame: pd.DataFrame, by: str, order: list[Any] | None = None) -> pd.
     return grouped.reset_index()
 
 
-def _plot_figures(
-    table: StructureTable, frame: pd.DataFrame, out_dir: Path, n_samples: int, seed: int
-) -> list[Path]:
+@dataclass(frozen=True)
+class _ReportInputs:
+    """What the figures are drawn from: the structures, their tidy table
+    (:func:`structure_frame`), and the number and seed of sample structures to draw."""
+
+    table: StructureTable
+    frame: pd.DataFrame
+    n_samples: int
+    seed: int
+
+
+def _pyplot() -> Any:
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (files only, no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _element_frequency_figure(inputs: _ReportInputs) -> Any:
+    """Bar chart: number of structures containing each element, by atomic number."""
     from ase.data import atomic_numbers
-    from ase.visualize.plot import plot_atoms
 
-    paths = []
-
-    def save(fig: Any, name: str) -> None:
-        fig.tight_layout()
-        fig.savefig(out_dir / name, dpi=120)
-        plt.close(fig)
-        paths.append(out_dir / name)
-
-    element_counts = frame["elements"].str.split().explode().value_counts()
+    plt = _pyplot()
+    element_counts = inputs.frame["elements"].str.split().explode().value_counts()
     element_counts = element_counts.reindex(sorted(element_counts.index, key=atomic_numbers.get))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.22 * len(element_counts)), 3.5))
     ax.bar(element_counts.index, element_counts.to_numpy(), color="tab:blue")
     ax.set_xlabel("element (by atomic number)")
     ax.set_ylabel("structures containing it")
     ax.tick_params(axis="x", labelsize=7, rotation=90)
-    save(fig, "element_frequency.png")
+    return fig
 
-    per_structure = frame["n_elements"].value_counts().sort_index()
+
+def _elements_per_structure_figure(inputs: _ReportInputs) -> Any:
+    """Bar chart: number of structures per count of distinct elements (O included)."""
+    plt = _pyplot()
+    per_structure = inputs.frame["n_elements"].value_counts().sort_index()
     fig, ax = plt.subplots(figsize=(4.5, 3.5))
     ax.bar(per_structure.index.astype(str), per_structure.to_numpy(), color="tab:green")
     ax.set_xlabel("distinct elements per structure (O included)")
     ax.set_ylabel("structures")
-    save(fig, "elements_per_structure.png")
+    return fig
 
-    coordinates, ratio, _ = composition_pca(table)
+
+def _composition_map_figure(inputs: _ReportInputs) -> Any:
+    """Scatter plot of the first two principal components of the atomic fractions
+    (:func:`composition_pca`), coloured by split."""
+    plt = _pyplot()
+    coordinates, ratio, _ = composition_pca(inputs.table)
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     for name, colour in zip(SPLIT_NAMES, ("tab:blue", "tab:orange", "tab:red")):
-        mask = (frame["split"] == name).to_numpy()
+        mask = (inputs.frame["split"] == name).to_numpy()
         ax.scatter(coordinates[mask, 0], coordinates[mask, 1], s=6, alpha=0.6, color=colour, label=name)
     ax.set_xlabel(f"PC1 ({100 * ratio[0]:.0f}% of variance)")
     ax.set_ylabel(f"PC2 ({100 * ratio[1]:.0f}% of variance)")
     ax.set_title("compositions (PCA of atomic fractions)")
     ax.legend(markerscale=3)
-    save(fig, "composition_map.png")
+    return fig
 
-    rng = np.random.default_rng(seed)
-    chosen = np.sort(rng.choice(len(table), size=min(n_samples, len(table)), replace=False))
+
+def _sample_structures_figure(inputs: _ReportInputs) -> Any:
+    """Up to ``n_samples`` structures drawn at random (``seed``), four per row, each titled
+    with its formula and immutable id."""
+    from ase.visualize.plot import plot_atoms
+
+    plt = _pyplot()
+    table = inputs.table
+    rng = np.random.default_rng(inputs.seed)
+    chosen = np.sort(rng.choice(len(table), size=min(inputs.n_samples, len(table)), replace=False))
     samples = table_to_atoms(table.take(chosen))
     columns = min(len(samples), 4) or 1
     rows = int(np.ceil(len(samples) / columns)) or 1
@@ -170,22 +188,121 @@ def _plot_figures(
     for ax, atoms in zip(axes.ravel(), samples):
         plot_atoms(atoms, ax, rotation="10x,20y,0z", radii=0.5)
         ax.set_title(f"{atoms.info['formula']}\n{atoms.info['immutable_id']}", fontsize=8)
-    save(fig, "sample_structures.png")
+    return fig
 
+
+def _energy_per_atom_figure(inputs: _ReportInputs) -> Any:
+    """Histogram of the DFT total energy per atom (eV/atom)."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.hist(frame["energy_per_atom"], bins=50, color="tab:purple")
+    ax.hist(inputs.frame["energy_per_atom"], bins=50, color="tab:purple")
     ax.set_xlabel("DFT total energy per atom (eV/atom)")
     ax.set_ylabel("structures")
-    save(fig, "energy_per_atom.png")
+    return fig
 
-    magnitudes = np.linalg.norm(table.forces, axis=1)
+
+def _force_magnitude_figure(inputs: _ReportInputs) -> Any:
+    """Histogram (log scale) of the per-atom force magnitude |F| (eV/Å)."""
+    plt = _pyplot()
+    magnitudes = np.linalg.norm(inputs.table.forces, axis=1)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.hist(magnitudes, bins=60, color="tab:gray")
     ax.set_yscale("log")
     ax.set_xlabel("|F| per atom (eV/Å)")
     ax.set_ylabel("atoms")
-    save(fig, "force_magnitude.png")
+    return fig
+
+
+#: File name of each report figure and the function that draws it, in report order.
+_FIGURE_MAKERS: dict[str, Callable[[_ReportInputs], Any]] = {
+    "element_frequency.png": _element_frequency_figure,
+    "elements_per_structure.png": _elements_per_structure_figure,
+    "composition_map.png": _composition_map_figure,
+    "sample_structures.png": _sample_structures_figure,
+    "energy_per_atom.png": _energy_per_atom_figure,
+    "force_magnitude.png": _force_magnitude_figure,
+}
+
+#: The PNG files :func:`write_report` writes, in order.
+FIGURES: tuple[str, ...] = tuple(_FIGURE_MAKERS)
+
+
+def _plot_figures(inputs: _ReportInputs, out_dir: Path) -> list[Path]:
+    """Draw every figure of :data:`FIGURES` into ``out_dir`` (PNG, 120 dpi); returns the paths."""
+    plt = _pyplot()
+    paths = []
+    for name, make_figure in _FIGURE_MAKERS.items():
+        fig = make_figure(inputs)
+        fig.tight_layout()
+        fig.savefig(out_dir / name, dpi=120)
+        plt.close(fig)
+        paths.append(out_dir / name)
     return paths
+
+
+def _dropped_frame(dropped: dict[str, int]) -> pd.DataFrame:
+    """Rows dropped per reason, largest first, reasons with none left out (one ``none`` row
+    when nothing was dropped)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [{"reason": k, "rows": v} for k, v in sorted(dropped.items(), key=lambda kv: -kv[1]) if v]
+        or [{"reason": "none", "rows": 0}]
+    )
+
+
+def _overview_lines(
+    h5_path: str | os.PathLike, table: StructureTable, frame: pd.DataFrame, attributes: dict[str, Any]
+) -> list[str]:
+    """Title and bullet list of ``summary.md``: provenance, sizes, medians (eV/atom, eV/Å, R)."""
+    return [
+        f"# HEO dataset report: `{Path(h5_path).name}`",
+        "",
+        f"- source: {attributes.get('source', '?')}",
+        f"- created: {attributes.get('created', '?')} with heo-relax {attributes.get('package_version', '?')} "
+        f"(schema_version {attributes.get('schema_version', '?')})",
+        f"- structures: {len(table)}, atoms: {len(table.numbers)}, reduced formulas: {frame['formula'].nunique()}, "
+        f"elements: {frame['elements'].str.split().explode().nunique()}",
+        f"- rows scanned: {attributes.get('n_scanned', '?')}, dropped: {attributes.get('n_dropped', '?')}",
+        f"- energy per atom: median {frame['energy_per_atom'].median():.3f} eV/atom; "
+        f"max |F| per structure: median {frame['max_force'].median():.3f} eV/Å; "
+        f"cation entropy: median {frame['cation_entropy'].median():.2f} R",
+        f"- licence: {attributes.get('licence', '?')}",
+        "",
+    ]
+
+
+def _section(title: str, *body: str) -> list[str]:
+    """A ``##`` section of ``summary.md``: title, blank line, body lines, blank line."""
+    return [f"## {title}", "", *body, ""]
+
+
+def _summary_lines(
+    h5_path: str | os.PathLike,
+    table: StructureTable,
+    frame: pd.DataFrame,
+    attributes: dict[str, Any],
+    figures: list[Path],
+) -> list[str]:
+    """The lines of ``summary.md``: overview, count tables, dropped rows, filter settings
+    (JSON) and links to ``figures``."""
+    return [
+        *_overview_lines(h5_path, table, frame, attributes),
+        *_section("Structures per source database", _markdown_table(_counts(frame, "source"))),
+        *_section(
+            "Structures per split (grouped by reduced formula)",
+            _markdown_table(_counts(frame, "split", order=list(SPLIT_NAMES))),
+        ),
+        *_section("Structures per number of elements", _markdown_table(_counts(frame, "n_elements"))),
+        *_section("Dropped rows", _markdown_table(_dropped_frame(attributes.get("dropped") or {}))),
+        *_section(
+            "Filter settings",
+            "```json",
+            json.dumps(attributes.get("filter", {}), indent=2, sort_keys=True),
+            "```",
+        ),
+        *_section("Figures", *[f"![{path.stem}]({path.name})" for path in figures]),
+    ]
 
 
 def write_report(
@@ -202,64 +319,15 @@ def write_report(
     Returns:
         The paths written (figures, then ``summary.md``).
     """
-    import pandas as pd
-
     table = read_table(h5_path)
     attributes = read_attributes(h5_path)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     frame = structure_frame(table)
-    paths = _plot_figures(table, frame, out_dir, n_samples, seed) if len(table) else []
-
-    dropped = attributes.get("dropped") or {}
-    dropped_frame = pd.DataFrame(
-        [{"reason": k, "rows": v} for k, v in sorted(dropped.items(), key=lambda kv: -kv[1]) if v]
-        or [{"reason": "none", "rows": 0}]
-    )
-    n_elements = _counts(frame, "n_elements")
-    lines = [
-        f"# HEO dataset report: `{Path(h5_path).name}`",
-        "",
-        f"- source: {attributes.get('source', '?')}",
-        f"- created: {attributes.get('created', '?')} with heo-relax {attributes.get('package_version', '?')} "
-        f"(schema_version {attributes.get('schema_version', '?')})",
-        f"- structures: {len(table)}, atoms: {len(table.numbers)}, reduced formulas: {frame['formula'].nunique()}, "
-        f"elements: {frame['elements'].str.split().explode().nunique()}",
-        f"- rows scanned: {attributes.get('n_scanned', '?')}, dropped: {attributes.get('n_dropped', '?')}",
-        f"- energy per atom: median {frame['energy_per_atom'].median():.3f} eV/atom; "
-        f"max |F| per structure: median {frame['max_force'].median():.3f} eV/Å; "
-        f"cation entropy: median {frame['cation_entropy'].median():.2f} R",
-        f"- licence: {attributes.get('licence', '?')}",
-        "",
-        "## Structures per source database",
-        "",
-        _markdown_table(_counts(frame, "source")),
-        "",
-        "## Structures per split (grouped by reduced formula)",
-        "",
-        _markdown_table(_counts(frame, "split", order=list(SPLIT_NAMES))),
-        "",
-        "## Structures per number of elements",
-        "",
-        _markdown_table(n_elements),
-        "",
-        "## Dropped rows",
-        "",
-        _markdown_table(dropped_frame),
-        "",
-        "## Filter settings",
-        "",
-        "```json",
-        json.dumps(attributes.get("filter", {}), indent=2, sort_keys=True),
-        "```",
-        "",
-        "## Figures",
-        "",
-        *[f"![{path.stem}]({path.name})" for path in paths],
-        "",
-    ]
+    inputs = _ReportInputs(table=table, frame=frame, n_samples=n_samples, seed=seed)
+    paths = _plot_figures(inputs, out_dir) if len(table) else []
     summary = out_dir / "summary.md"
-    summary.write_text("\n".join(lines))
+    summary.write_text("\n".join(_summary_lines(h5_path, table, frame, attributes, paths)))
     paths.append(summary)
     logger.info("wrote report (%d files) to %s", len(paths), out_dir)
     return paths

@@ -27,8 +27,6 @@ from dataset_builder.heo_filter import HEOFilter
 from heo_base.dataset_file import read_attributes, read_table, write
 from heo_base.structure_table import StructureTable
 
-DEV_EXTXYZ = Path(__file__).parents[1].parent / "shared/data/heo_lemat_dev.extxyz"
-
 ROCKSALT_HEO = ["Mg", "Co", "Ni", "Cu", "Zn"] * 2 + ["O"] * 10
 STRESS_KBAR = [[10.0, 1.0, 2.0], [1.0, -20.0, 3.0], [2.0, 3.0, 5.0]]
 EXPECTED_IDS = {"mp-1", "agm002", "oqmd-3", "mp-with-pt", "agm-low-entropy"}
@@ -268,13 +266,11 @@ def test_cross_database_duplicates_are_dropped_with_dedup(tmp_path: Path) -> Non
     assert len(read_table(tmp_path / "all.h5")) == 4
 
 
-def test_extxyz_source_reads_the_dev_heo_file() -> None:
-    if not DEV_EXTXYZ.is_file():
-        pytest.skip(f"development data {DEV_EXTXYZ} is not present")
-    result = scan_extxyz(DEV_EXTXYZ, heo_filter=HEOFilter(), progress=False)
+def test_extxyz_source_reads_the_dev_heo_file(dev_data_path: Path) -> None:
+    result = scan_extxyz(dev_data_path, heo_filter=HEOFilter(), progress=False)
     assert len(result.table) == 1292
     assert result.n_scanned == 1292
-    first = ase_read(DEV_EXTXYZ, 0)
+    first = ase_read(dev_data_path, 0)
     assert result.table.energy[0] == first.info["DFT_energy"]
     assert np.array_equal(result.table.forces[: len(first)], first.arrays["DFT_forces"])
     assert set(result.table.source_db) == {"unknown"}
