@@ -18,6 +18,7 @@ import numpy as np
 
 from dataset_builder.elements import OXYGEN, cation_fractions, ideal_mixing_entropy
 from heo_base.dataset_file import read_attributes, read_table, table_to_atoms
+from heo_base.markdown import markdown_table
 from heo_base.splits import SPLIT_NAMES
 from heo_base.structure_table import StructureTable
 
@@ -89,10 +90,7 @@ def composition_pca(table: StructureTable) -> tuple[np.ndarray, np.ndarray, list
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
-    rule = "|" + "|".join(" --- " for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
+    return markdown_table(list(frame.columns), list(frame.itertuples(index=False)))
 
 
 def _counts(frame: pd.DataFrame, by: str, order: list[Any] | None = None) -> pd.DataFrame:
