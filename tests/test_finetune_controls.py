@@ -40,7 +40,7 @@ def dev_h5(dev_data_path, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_time_limit_stops_between_epochs_and_keeps_a_loadable_best_checkpoint(few_structures, tmp_path, capsys):
+def test_time_limit_stops_between_epochs_and_keeps_a_loadable_best_checkpoint(few_structures, tmp_path, capfd):
     out = tmp_path / "run"
     args = ["finetune", "--base", "sevennet-0", "--train", str(few_structures), "--valid", str(few_structures)]
     args += ["--out", str(out), "--epochs", "200", "--lr", "1e-5", "--batch-size", "4", "--time-limit", "0.75"]
@@ -49,7 +49,7 @@ def test_time_limit_stops_between_epochs_and_keeps_a_loadable_best_checkpoint(fe
     assert config["train"]["device"] == "cpu"
     epochs = [line for line in (out / "train" / "log.sevenn").read_text().splitlines() if line.startswith("Epoch")]
     assert 1 <= len(epochs) < 200
-    assert "time limit reached" in capsys.readouterr().out
+    assert "time limit reached" in capfd.readouterr().out  # printed by the trainer subprocess
     model = get_calculator(f"sevennet:{out / 'finetuned.pth'}", device="cpu")
     atoms = read(few_structures, index=0)
     atoms.calc = model
