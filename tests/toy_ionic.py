@@ -13,8 +13,12 @@ builds it by name like any installed backend.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -134,3 +138,20 @@ def register(directory: Path) -> Path:
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: heo-toy-ionic\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(f"[heo_calc.calculators]\n{NAME} = toy_ionic:make_toy_ionic\n")
     return directory
+
+
+@contextlib.contextmanager
+def installed(directory: Path) -> Iterator[str]:
+    """``toy-ionic`` registered and importable for this process and the worker processes it spawns.
+
+    Spawned processes (``multiprocessing``, Dask's nannies) start with their parent's
+    ``sys.path``; subprocesses need ``PYTHONPATH`` set to ``directory`` by the caller.
+    """
+    register(directory)
+    sys.path.insert(0, str(directory))
+    importlib.invalidate_caches()
+    try:
+        yield NAME
+    finally:
+        sys.path.remove(str(directory))
+        importlib.invalidate_caches()
