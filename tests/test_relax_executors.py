@@ -126,6 +126,9 @@ def test_an_error_of_the_callers_callback_is_not_taken_for_a_broken_executor(toy
 def test_an_unreachable_scheduler_is_a_clear_error():
     from heo_calc.relax.clusters import ClusterUnavailableError, dask_executor
 
-    with pytest.raises(ClusterUnavailableError, match="cannot reach a Dask scheduler at 'tcp://127.0.0.1:9'"):
-        with dask_executor("tcp://127.0.0.1:9", timeout_s=1):
-            pass
+    unreachable = "tcp://127.0.0.1:9"
+    with (
+        pytest.raises(ClusterUnavailableError, match=f"cannot reach a Dask scheduler at '{unreachable}'"),
+        dask_executor(unreachable, timeout_s=1),
+    ):
+        pass
