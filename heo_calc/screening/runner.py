@@ -178,7 +178,8 @@ def run_screen(
     sites = choose_sites(settings.lattice, compositions, settings.sites)
     store = ScreenStore(out_dir)
     store.open(settings, resume=resume)
-    done = store.finished() if resume else {}
+    requested = {c.label for c in compositions}
+    done = {label: r for label, r in store.finished().items() if label in requested} if resume else {}
     todo = [c for c in compositions if c.label not in done]
     if done:
         logger.info(
