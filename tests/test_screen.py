@@ -59,6 +59,14 @@ def test_a_screen_writes_every_table_and_plot(toy, tmp_path, capsys):
     assert not list(tmp_path.rglob(".*.tmp"))
 
 
+def test_a_committee_calculator_reports_its_force_spread(toy, tmp_path):
+    settings = ScreenSettings(lattice="rocksalt", calculator="toy-committee", realizations=2, sites=8)
+    (record,) = run_screen([parse_cations("Mg,Ni")], settings, tmp_path, progress=False).records
+    assert [r.max_force_spread_eV_per_A for r in record.realizations] == [toy_ionic.FORCE_SPREAD] * 2
+    assert record.summary.max_force_spread_eV_per_A_mean == pytest.approx(toy_ionic.FORCE_SPREAD)
+    assert "| 0.012 | ok |" in (tmp_path / "ranking.md").read_text()
+
+
 def test_resume_after_an_interruption_neither_repeats_nor_loses_compositions(
     toy, tmp_path, monkeypatch, capsys
 ):

@@ -3,7 +3,8 @@
 Cation-oxygen pairs: a Morse well of the cation's own depth and bond length, first shell only;
 cation-cation and oxygen-oxygen pairs: steep Born-Mayer repulsion. Rock-salt cells are stable
 local minima (the other lattices are not meant to be); size mismatch between cations gives
-positive mixing energies. Cadmium always returns NaN (a model that fails).
+positive mixing energies. Cadmium always returns NaN (a model that fails). ``toy-committee``
+is the same potential reporting a constant committee force spread (``forces_std``).
 
 :func:`register` writes a ``*.dist-info`` with an entry point ``toy-ionic`` of the group
 ``heo_calc.calculators`` and a copy of this module into a directory: once that directory is
@@ -113,15 +114,36 @@ class ToyIonicCalculator(Calculator):
         }
 
 
-def make_toy_ionic(*, device: str = "auto", dtype: str = "float64", **kwargs) -> Calculator:
-    """The registry's factory: a new :class:`ToyIonicCalculator` with its declared element coverage."""
+#: Per-atom force spread (eV/Å) that ``toy-committee`` reports.
+FORCE_SPREAD = 0.0123
+
+
+class ToyCommitteeCalculator(ToyIonicCalculator):
+    """The toy potential posing as a committee: a per-atom force spread of :data:`FORCE_SPREAD` eV/Å."""
+
+    def calculate(self, atoms=None, properties=None, system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self.results["forces_std"] = np.full(len(self.atoms), FORCE_SPREAD)
+
+
+def _declared(calculator: Calculator) -> Calculator:
     from heo_calc.backends.capabilities import Capabilities, declare
 
     global BUILDS
     BUILDS += 1
     covered = frozenset(atomic_numbers[s] for s in (*MORSE, "O"))
     capabilities = Capabilities(backend="toy", dtype="float64", covered_numbers=lambda calculator: covered)
-    return declare(ToyIonicCalculator(), capabilities)
+    return declare(calculator, capabilities)
+
+
+def make_toy_ionic(*, device: str = "auto", dtype: str = "float64", **kwargs) -> Calculator:
+    """The registry's factory: a new :class:`ToyIonicCalculator` with its declared element coverage."""
+    return _declared(ToyIonicCalculator())
+
+
+def make_toy_committee(*, device: str = "auto", dtype: str = "float64", **kwargs) -> Calculator:
+    """The registry's factory of ``toy-committee``: :class:`ToyCommitteeCalculator`."""
+    return _declared(ToyCommitteeCalculator())
 
 
 def builds_in_this_process() -> tuple[int, int]:
@@ -136,7 +158,9 @@ def register(directory: Path) -> Path:
     info = directory / "heo_toy_ionic-0.1.dist-info"
     info.mkdir(exist_ok=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: heo-toy-ionic\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[heo_calc.calculators]\n{NAME} = toy_ionic:make_toy_ionic\n")
+    (info / "entry_points.txt").write_text(
+        f"[heo_calc.calculators]\n{NAME} = toy_ionic:make_toy_ionic\ntoy-committee = toy_ionic:make_toy_committee\n"
+    )
     return directory
 
 
