@@ -37,3 +37,7 @@ class UnsupportedElementsError(InvalidStructureError):
             f"model {model!r} does not cover element(s) {', '.join(self.elements)}{hint}. "
             "Choose another calculator (`heo-calc list`) or finetune one on data with these elements."
         )
+
+
+class CompositionError(HEOCalcError, ValueError):
+    """A cation set or cell that cannot be built as asked (unknown element, repeated cation, not equimolar)."""

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from heo_base.atomic_write import atomic_output
-from heo_calc.cli._common import read_structures
+from heo_calc.cli._common import CLIError, read_structures
 
 
 def add_parser(subparsers) -> None:
@@ -50,34 +50,48 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help="relax in N local worker processes, one torch thread each (default: none, in this process)",
     )
-    command.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    command.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="relax on the Dask cluster whose scheduler listens at ADDRESS (tcp://host:8786); each "
+        "worker builds the model once (default: none, in this process)",
+    )
+    command.add_argument(
+        "--device", default="auto", help="auto, cpu or cuda (default: auto; on a cluster, per worker)"
+    )
     command.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     command.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import contextlib
     import json
 
     from ase.io import write
 
     from heo_calc.relax import relax_many
+    from heo_calc.relax.clusters import dask_executor
 
+    if args.dask_scheduler and (args.workers or args.sequential):
+        raise CLIError("--dask-scheduler runs on the cluster's workers; drop --workers and --sequential")
     structures = read_structures(args.files)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = relax_many(
-        structures,
-        args.calc,  # by name: worker processes and clusters build their own copy
-        fmax=args.fmax,
-        max_steps=args.steps,
-        optimizer=args.optimizer,
-        strategy="sequential" if args.sequential else "auto",
-        workers=args.workers,
-        relax_cell=not args.fixed_cell,
-        trajectory_dir=out_dir / "trajectories" if args.trajectory else None,
-        progress=not args.quiet,
-        device=args.device,
-    )
+    with dask_executor(args.dask_scheduler) if args.dask_scheduler else contextlib.nullcontext() as executor:
+        results = relax_many(
+            structures,
+            args.calc,  # by name: worker processes and clusters build their own copy
+            fmax=args.fmax,
+            max_steps=args.steps,
+            optimizer=args.optimizer,
+            strategy="sequential" if args.sequential else "auto",
+            workers=args.workers,
+            executor=executor,
+            relax_cell=not args.fixed_cell,
+            trajectory_dir=out_dir / "trajectories" if args.trajectory else None,
+            progress=not args.quiet,
+            device=args.device,
+        )
     for index, result in enumerate(results):
         print(result.summary())
         if result.status != "failed":

@@ -12,7 +12,7 @@ from ase.calculators.calculator import Calculator
 
 from heo_base.labels import structure_id
 from heo_calc.relax.optimizers import DEFAULT_OPTIMIZER, INITIAL_HESSIAN_EV_PER_A2, OptimizerName
-from heo_calc.relax.single import RelaxOptions, RelaxResult
+from heo_calc.relax.single import RelaxOptions, RelaxResult, blas_on_one_thread
 from heo_calc.relax.strategies import Jobs, Model, Strategy, choose_strategy
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,9 @@ def _model(
     from heo_calc.registry import require_available
 
     require_available(calculator)  # unknown names and missing weights fail here, before any work
+    if executor is not None:
+        # "auto" is resolved by each worker: a cluster's GPU nodes are not this machine.
+        return Model(name=calculator, device=device)
     model = Model(name=calculator, device=resolve_device(device))
     runs_here = executor is None and not workers and strategy in ("auto", "sequential", "lockstep")
     if runs_here and model.device == "cuda":
@@ -87,13 +90,14 @@ def relax_many(
             batches, one after another otherwise. Or ``"sequential"``, ``"lockstep"``,
             ``"processes"``, or a strategy object.
         workers: local worker processes (one torch thread each); none unless asked for.
-        executor: any :class:`concurrent.futures.Executor`, e.g. a Dask cluster's
-            (``distributed.Client(address).get_executor()``); each worker builds the model
-            once and keeps it.
+        executor: any :class:`concurrent.futures.Executor`, or a Dask
+            ``distributed.Client`` (its executor is used: ``client.get_executor(pure=False)``);
+            each worker process builds the model once and keeps it for later calls.
         initial_hessian: the curvature (eV/Å²) L-BFGS and BFGS assume before their first
             step (ASE's ``alpha``; ASE's own default is 70); default measured on HEO oxides.
         max_batch_atoms: lock-step only: atoms evaluated in one batched call.
-        device: where a calculator given by name runs (``auto``: a GPU if visible).
+        device: where a calculator given by name runs (``auto``: a GPU if visible; with an
+            executor, each worker decides for itself).
 
     Returns:
         One :class:`~heo_calc.relax.single.RelaxResult` per input structure, in input
@@ -123,7 +127,10 @@ def relax_many(
     logger.info("relaxing %d structures: %s", len(structures), chosen)
     from tqdm.auto import tqdm
 
-    with tqdm(total=len(structures), desc="relax", unit="structure", disable=not progress) as bar:
+    with (
+        blas_on_one_thread(),
+        tqdm(total=len(structures), desc="relax", unit="structure", disable=not progress) as bar,
+    ):
 
         def finished(result: RelaxResult) -> None:
             bar.update(1)

@@ -24,7 +24,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from typing import Any, Protocol
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 
-from heo_calc.relax.single import RelaxOptions, RelaxResult, relax_structure
+from heo_calc.relax.single import RelaxOptions, RelaxResult, blas_on_one_thread, relax_structure
 
 logger = logging.getLogger(__name__)
 
@@ -119,35 +120,64 @@ class Lockstep:
 
 #: Models built in this (worker) process, by (registry name, device): built once, kept.
 _WORKER_MODELS: dict[tuple[str, str], Calculator] = {}
+_WORKER_MODELS_LOCK = threading.Lock()
+
+
+def worker_calculator(calculator_name: str, device: str) -> Calculator:
+    """The calculator ``calculator_name`` of this (worker) process: built on the first call only, then kept.
+
+    A Dask worker is a long-lived process: every task it runs finds the model here. The
+    lock keeps a worker with several threads from building it twice.
+    """
+    key = (calculator_name, device)
+    with _WORKER_MODELS_LOCK:
+        if key not in _WORKER_MODELS:
+            import torch
+
+            from heo_calc.registry import get_calculator
+
+            # One thread per process: the processes themselves share the cores.
+            torch.set_num_threads(1)
+            _WORKER_MODELS[key] = get_calculator(calculator_name, device=device)
+        return _WORKER_MODELS[key]
 
 
 def relax_in_worker(
     atoms: Atoms, calculator_name: str, device: str, options: RelaxOptions, name: str, trajectory: Path | None
 ) -> RelaxResult:
     """Relax one structure in a worker process, building the model on the worker's first call only."""
-    key = (calculator_name, device)
-    if key not in _WORKER_MODELS:
-        import torch
+    calculator = worker_calculator(calculator_name, device)
+    with blas_on_one_thread():
+        return relax_structure(atoms, calculator, options, name=name, trajectory=trajectory)
 
-        from heo_calc.registry import get_calculator
 
-        # One thread per process: the processes themselves share the cores.
-        torch.set_num_threads(1)
-        _WORKER_MODELS[key] = get_calculator(calculator_name, device=device)
-    return relax_structure(atoms, _WORKER_MODELS[key], options, name=name, trajectory=trajectory)
+def as_executor(executor: Any) -> Executor:
+    """``executor`` as a :class:`concurrent.futures.Executor`.
+
+    A Dask ``distributed.Client`` becomes its executor (``client.get_executor(pure=False)``:
+    every submission runs, none is merged with an equal one); any other object is
+    returned as it is.
+    """
+    if not isinstance(executor, Executor) and hasattr(executor, "get_executor"):
+        return executor.get_executor(pure=False)
+    return executor
 
 
 @dataclass
 class OnExecutor:
-    """Submit each structure to ``executor`` (any :class:`concurrent.futures.Executor`).
+    """Submit each structure to ``executor`` (any :class:`concurrent.futures.Executor`, or a Dask ``Client``).
 
-    Needs the calculator as a registry name (workers build it). If the executor breaks (a
-    worker killed, work that cannot be pickled), the structures without a result are
-    finished in this process, one by one; a failing *structure* is a failed result, never
-    a broken pool.
+    Needs the calculator as a registry name (workers build it, once per worker process:
+    :func:`worker_calculator`). If the executor breaks (a worker killed, work that cannot
+    be pickled, a lost Dask worker), the structures without a result are finished in this
+    process, one by one; a failing *structure* is a failed result, never a broken pool.
+    An error raised by ``on_result`` is the caller's and is raised as it is.
     """
 
     executor: Executor
+
+    def __post_init__(self) -> None:
+        self.executor = as_executor(self.executor)
 
     def __str__(self) -> str:
         return f"executor {type(self.executor).__name__}"
@@ -168,30 +198,51 @@ class OnExecutor:
                     zip(jobs.structures, jobs.names, jobs.trajectories)
                 )
             }
-            for future in as_completed(futures):
-                index = futures[future]
-                results[index] = future.result()
-                on_result(results[index])
-        # BrokenProcessPool, PicklingError, OSError, a lost Dask worker: a broken executor
-        # must not lose the batch.
+        # No processes here, work that cannot be pickled, a closed client: relax here instead.
         except Exception as error:
-            missing = [index for index, result in enumerate(results) if result is None]
-            logger.warning(
-                "the executor failed (%s: %s); %d structures left for this process",
-                type(error).__name__,
-                error,
-                len(missing),
-            )
-            for index in missing:
-                results[index] = relax_structure(
-                    jobs.structures[index],
-                    model.calculator(),
-                    jobs.options,
-                    name=jobs.names[index],
-                    trajectory=jobs.trajectories[index],
-                )
-                on_result(results[index])
+            self._finish_here(jobs, model, results, error, on_result)
+            return results  # type: ignore[return-value]
+        try:
+            for index, result in _completed(futures):
+                results[index] = result
+                on_result(result)
+        # BrokenProcessPool, a lost Dask worker: a broken executor must not lose the batch.
+        except _ExecutorFailed as failure:
+            self._finish_here(jobs, model, results, failure.__cause__, on_result)
         return results  # type: ignore[return-value]
+
+    @staticmethod
+    def _finish_here(jobs: Jobs, model: Model, results: list, error: BaseException | None, on_result) -> None:
+        missing = [index for index, result in enumerate(results) if result is None]
+        logger.warning(
+            "the executor failed (%s: %s); %d structures left for this process",
+            type(error).__name__,
+            error,
+            len(missing),
+        )
+        for index in missing:
+            results[index] = relax_structure(
+                jobs.structures[index],
+                model.calculator(),
+                jobs.options,
+                name=jobs.names[index],
+                trajectory=jobs.trajectories[index],
+            )
+            on_result(results[index])
+
+
+class _ExecutorFailed(Exception):
+    """A future that raised: the executor (or its worker) failed; ``relax_structure`` never raises."""
+
+
+def _completed(futures: dict) -> Iterator[tuple[int, RelaxResult]]:
+    """``(index, result)`` as the futures finish; an error of the executor becomes :class:`_ExecutorFailed`."""
+    for future in as_completed(futures):
+        try:
+            result = future.result()
+        except Exception as error:
+            raise _ExecutorFailed() from error
+        yield futures[future], result
 
 
 def usable_cores() -> int:

@@ -1,4 +1,14 @@
-"""Small, reproducible HEO structures for examples, tests and benchmarks."""
+"""Small, reproducible HEO structures for examples, tests, benchmarks and screens.
+
+* :func:`rocksalt_heo_supercell` (here): a quick random rock-salt HEO cell.
+* :mod:`heo_calc.structures.parents`: the four cubic parent lattices, their supercells with
+  an exactly equimolar substituted sublattice, and single-cation parent references.
+* :mod:`heo_calc.structures.sqs`: Warren-Cowley short-range order and SQS searches.
+* :mod:`heo_calc.structures.substituted`: equimolar supercells of any cation set, random or SQS.
+* :mod:`heo_calc.structures.bonds`: first-shell cation-anion bonds, measured after relaxation.
+* :mod:`heo_calc.structures.lattices`: pseudo-cubic lattice parameters.
+* :mod:`heo_calc.structures.binary_oxides`: binary oxides in their usual prototype.
+"""
 
 from __future__ import annotations
 
