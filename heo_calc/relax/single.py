@@ -138,8 +138,8 @@ def blas_on_one_thread() -> contextlib.AbstractContextManager:
     The cell filter solves 3x3 systems (``expm``/``logm`` of the deformation) every step;
     with OpenBLAS's default of one thread per core, on a busy machine each such call waited
     ~16 ms for its sleeping threads instead of taking ~8 µs: 45 s instead of 0.7 s for a
-    38-step relaxation of a 64-atom cell with a cheap pair potential (measured here on 2
-    shared cores). Dask workers already start with ``OPENBLAS_NUM_THREADS=1``.
+    38-step relaxation of a 64-atom cell with a cheap pair potential (measured on a 2-core
+    CPU shared with other jobs). Dask workers already start with ``OPENBLAS_NUM_THREADS=1``.
     """
     try:
         from threadpoolctl import threadpool_limits
