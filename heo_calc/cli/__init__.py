@@ -1,4 +1,4 @@
-"""``heo-calc``: list, relax, evaluate, finetune; one module per command.
+"""``heo-calc``: list, relax, evaluate, select, forgetting, finetune; one module per command.
 
 Each command module has ``add_parser(subparsers)`` and ``run(args) -> int``. Heavy imports
 (torch, backends) happen inside ``run`` so that ``--help`` is instant. Usage and input
@@ -11,11 +11,11 @@ import argparse
 import logging
 import sys
 
-from heo_calc.cli import demo, evaluate, finetune, list_calculators, refit_energies, relax
+from heo_calc.cli import demo, evaluate, finetune, forgetting, list_calculators, refit_energies, relax, select
 from heo_calc.cli._common import CLIError
 
 #: The command modules, in the order ``--help`` lists them.
-COMMANDS = (list_calculators, relax, demo, evaluate, finetune, refit_energies)
+COMMANDS = (list_calculators, relax, demo, evaluate, select, forgetting, finetune, refit_energies)
 
 
 def build_parser() -> argparse.ArgumentParser:
