@@ -32,7 +32,7 @@ def test_binary_oxide_supercells_have_at_least_sixty_atoms(cation, n_atoms):
 
 
 def _row(model, structure, kind, energy, n_atoms, counts="", a=4.2, status="ok"):
-    per_fu = 2 if kind == "binary" else 2
+    per_fu = 2  # rock salt: two atoms per formula unit
     return {
         "model": model,
         "structure": structure,
