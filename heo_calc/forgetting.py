@@ -84,8 +84,10 @@ class ForgettingOptions:
         max_steps: optimizer steps per structure.
         rattle: standard deviation (Å) of the Gaussian displacement of every atom before relaxing.
         seed: seed of the rattle and of the solid solutions' cation arrangement.
-        min_atoms: binary-oxide supercells are the smallest repeats of the conventional
-            cell with at least this many atoms (rock salt 64, fluorite 96, corundum 60).
+        min_atoms, max_aspect: binary-oxide supercells are the smallest repeats of the
+            conventional cell with at least ``min_atoms`` atoms and no side longer than
+            ``max_aspect`` times the shortest (rock salt 64, fluorite and anti-fluorite 96,
+            corundum 120 atoms by default).
         solution_repeat: solid solutions are this repeat of the 8-atom cubic rock-salt cell
             (2: 64 atoms, 32 cations).
     """
@@ -95,6 +97,7 @@ class ForgettingOptions:
     rattle: float = 0.02
     seed: int = 0
     min_atoms: int = 60
+    max_aspect: float = 2.0
     solution_repeat: int = 2
 
     def key(self) -> str:
@@ -111,22 +114,25 @@ def solid_solution_name(cations: Sequence[str]) -> str:
     return f"({','.join(cations)})O"
 
 
-def supercell_repeat(atoms: Atoms, min_atoms: int) -> tuple[int, int, int]:
-    """The repeat of ``atoms`` with the fewest atoms >= ``min_atoms``; of equal ones, the most isotropic."""
+def supercell_repeat(atoms: Atoms, min_atoms: int, max_aspect: float = 2.0) -> tuple[int, int, int]:
+    """The repeat of ``atoms`` with the fewest atoms >= ``min_atoms`` whose longest side is at most
+    ``max_aspect`` times its shortest (no slab-like cells); of equal ones, the most isotropic."""
     lengths = atoms.cell.lengths()
+
+    def aspect(repeat: tuple[int, int, int]) -> float:
+        sides = np.asarray(repeat) * lengths
+        return float(sides.max() / sides.min())
+
     candidates = [
         (n1, n2, n3)
         for n1 in range(1, 7)
         for n2 in range(1, 7)
         for n3 in range(1, 7)
-        if n1 * n2 * n3 * len(atoms) >= min_atoms
+        if n1 * n2 * n3 * len(atoms) >= min_atoms and aspect((n1, n2, n3)) <= max_aspect
     ]
-
-    def cost(repeat: tuple[int, int, int]) -> tuple[int, float]:
-        sides = np.asarray(repeat) * lengths
-        return int(np.prod(repeat)), float(sides.max() / sides.min())
-
-    return min(candidates, key=cost)
+    if not candidates:
+        raise ValueError(f"no repeat of this {len(atoms)}-atom cell up to 6x6x6 has aspect <= {max_aspect}")
+    return min(candidates, key=lambda repeat: (int(np.prod(repeat)), aspect(repeat)))
 
 
 def _rattled(atoms: Atoms, rattle: float, seed: int) -> Atoms:
@@ -140,7 +146,8 @@ def binary_oxide_start(cation: str, calculator: Calculator, options: ForgettingO
     """The rattled supercell of ``cation``'s binary oxide, rescaled to ``calculator``'s minimum first."""
     oxide = binary_oxide(cation)
     cell = prescale_to_minimum(binary_oxide_cell(cation), calculator)
-    atoms = _rattled(cell.repeat(supercell_repeat(cell, options.min_atoms)), options.rattle, options.seed)
+    repeat = supercell_repeat(cell, options.min_atoms, options.max_aspect)
+    atoms = _rattled(cell.repeat(repeat), options.rattle, options.seed)
     atoms.info.update(name=oxide.formula, prototype=oxide.prototype, kind="binary", cations=cation)
     return atoms
 
@@ -351,7 +358,7 @@ def add_mixing_energies(table: pd.DataFrame) -> pd.DataFrame:
         if not all(c in per_fu for c in counts) or row["status"] == "failed":
             continue
         reference = sum(n * per_fu[c] for c, n in counts.items())
-        table.loc[index, "mixing_energy_meV_per_atom"] = (row["energy_eV"] - reference) / row["n_atoms"] / MEV
+        table.loc[index, "mixing_energy_meV_per_atom"] = (row["energy_eV"] - reference) / row["n_atoms"] * MEV
     return table
 
 
@@ -405,7 +412,7 @@ def compare_to_base(model: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
                 "prototype": r["prototype_model"],
                 "energy_per_fu_base_eV": r["energy_per_fu_eV_base"],
                 "energy_per_fu_model_eV": r["energy_per_fu_eV_model"],
-                "delta_energy_per_fu_meV": (r["energy_per_fu_eV_model"] - r["energy_per_fu_eV_base"]) / MEV,
+                "delta_energy_per_fu_meV": (r["energy_per_fu_eV_model"] - r["energy_per_fu_eV_base"]) * MEV,
                 "a_base_A": r["a_pseudo_cubic_A_base"],
                 "a_model_A": r["a_pseudo_cubic_A_model"],
                 "delta_a_A": r["a_pseudo_cubic_A_model"] - r["a_pseudo_cubic_A_base"],

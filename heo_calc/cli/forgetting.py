@@ -15,7 +15,7 @@ def add_parser(subparsers) -> None:
         help="finetuned models against their base model on binary oxides and rock-salt solid solutions",
         description="Relax, with --base and with each model of --calc (heo_calc.relax.relax_many), the binary "
         "oxide of every cation (rock salt, fluorite, anti-fluorite or corundum, rescaled to each model's own "
-        "minimum, then repeated to >= --min-atoms atoms and rattled) and equimolar 64-atom random rock-salt "
+        "minimum, then repeated to >= --min-atoms atoms, no side more than twice another, and rattled) and equimolar 64-atom random rock-salt "
         "solid solutions ((Mg,Ni)O, (Mg,Co)O, (Co,Ni)O, (Mg,Zn)O, (Mg,Co,Ni,Cu,Zn)O). Writes per structure "
         "the energy per formula unit (eV), the pseudo-cubic lattice parameter (Å), the residual stress "
         "(GPa), the mixing energy (meV/atom, against the model's own rock-salt end members) and each "
