@@ -67,7 +67,9 @@ def main() -> None:
         result[split] = {"intervals": {}, "comparisons": []}
         for name in [args.committee, *members]:
             own = rows[rows["calculator"] == name]
-            intervals = {m: bootstrap_interval(METRICS[m], own, n_resamples=args.resamples) for m in METRIC_NAMES}
+            intervals = {
+                m: bootstrap_interval(METRICS[m], own, n_resamples=args.resamples) for m in METRIC_NAMES
+            }
             result[split]["intervals"][name] = {m: asdict(i) for m, i in intervals.items()}
             cells = " | ".join(format_interval(intervals[m]) for m in METRIC_NAMES)
             print(f"| {name} | {cells} | {len(own)} |")

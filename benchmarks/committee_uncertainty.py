@@ -102,14 +102,20 @@ def main() -> None:
     table = pd.read_csv(args.table)
     table = table[table["calculator"] == args.committee]
     if "force_spread_max" not in table:
-        raise SystemExit(f"{args.table} has no spread columns: evaluate a committee (heo-calc evaluate --calc ...)")
+        raise SystemExit(
+            f"{args.table} has no spread columns: evaluate a committee (heo-calc evaluate --calc ...)"
+        )
     result = {}
     for split in args.splits.split(","):
         numbers = uncertainty_numbers(table[table["split"] == split], resamples=args.resamples)
         result[split] = numbers
         print(f"## {split} split ({numbers['n']} structures)")
-        print(f"- Spearman(max force spread, force RMSE): {_rho(numbers['spearman_max_spread_vs_force_rmse'])}")
-        print(f"- Spearman(mean force spread, force RMSE): {_rho(numbers['spearman_mean_spread_vs_force_rmse'])}")
+        print(
+            f"- Spearman(max force spread, force RMSE): {_rho(numbers['spearman_max_spread_vs_force_rmse'])}"
+        )
+        print(
+            f"- Spearman(mean force spread, force RMSE): {_rho(numbers['spearman_mean_spread_vs_force_rmse'])}"
+        )
         print(
             f"- Spearman(energy std, |energy error|): {_rho(numbers['spearman_energy_std_vs_abs_energy_error'])}"
         )

@@ -306,7 +306,7 @@ def write_selection(ranked: Sequence[ScoredFrame], out_dir: str | os.PathLike) -
         structures.append(atoms)
         poscar = out / _pick_directory(frame) / "POSCAR"
         with atomic_output(poscar) as temporary:
-            write(temporary, atoms, format="vasp", direct=True, sort=True, label=frame.frame.label)
+            write(temporary, atoms, format="vasp", direct=True, sort=True)
         poscars.append(poscar)
     extxyz = out / "selected.extxyz"
     with atomic_output(extxyz) as temporary:

@@ -80,7 +80,10 @@ def test_select_writes_extxyz_poscars_and_the_reasons(committee, frames_file, tm
 
     monkeypatch.setattr(heo_calc.registry, "get_calculator", lambda name, **kwargs: committee)
     out = tmp_path / "picked"
-    assert main(["select", str(frames_file), "--calc", "tiny-committee", "--top", "2", "--out", str(out), "-q"]) == 0
+    assert (
+        main(["select", str(frames_file), "--calc", "tiny-committee", "--top", "2", "--out", str(out), "-q"])
+        == 0
+    )
     table = pd.read_csv(out / "selection.csv")
     assert len(table) == 5 and table["selected"].sum() == 2
     assert table["max_force_spread_eV_per_A"].iloc[:4].is_monotonic_decreasing
@@ -99,14 +102,20 @@ def test_select_writes_extxyz_poscars_and_the_reasons(committee, frames_file, tm
     assert main(["select", str(frames_file), "--calc", "x", "--top", "2", "--out", str(out), "-q"]) == 2
     assert "already holds a selection" in capsys.readouterr().err
     # --top larger than the distinct frames: all four distinct ones are written, and a note says so
-    assert main(["select", str(frames_file), "--calc", "x", "--top", "9", "--out", str(out), "-q", "--force"]) == 0
+    assert (
+        main(["select", str(frames_file), "--calc", "x", "--top", "9", "--out", str(out), "-q", "--force"])
+        == 0
+    )
     captured = capsys.readouterr()
     assert "asked for more frames than the 4 distinct ones" in captured.err
     assert len(list(out.glob("*/POSCAR"))) == 4
 
 
 def test_select_refuses_a_calculator_without_a_spread(frames_file, tmp_path, capsys):
-    assert main(["select", str(frames_file), "--calc", "sevennet-0", "--top", "2", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["select", str(frames_file), "--calc", "sevennet-0", "--top", "2", "--out", str(tmp_path / "o")])
+        == 2
+    )
     assert "reports no force spread" in capsys.readouterr().err
     assert not (tmp_path / "o" / "selection.csv").exists()
 
