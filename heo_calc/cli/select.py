@@ -51,18 +51,21 @@ def add_parser(subparsers) -> None:
     command.set_defaults(handler=run)
 
 
-def _clear_earlier_selection(out: Path, force: bool) -> None:
+def _earlier_selection(out: Path, force: bool) -> list[Path]:
+    """The files of an earlier selection in ``out``; refused (CLIError) unless ``force``."""
     earlier = [out / name for name in _OUTPUTS if (out / name).exists()]
     earlier += [path.parent for path in out.glob("[0-9][0-9][0-9]-*/POSCAR")]
-    if not earlier:
-        return
-    if not force:
+    if earlier and not force:
         raise CLIError(
             f"{out} already holds a selection ({earlier[0].name}); choose another --out or pass --force"
         )
+    return earlier
+
+
+def _remove(paths: list[Path]) -> None:
     import shutil
 
-    for path in earlier:
+    for path in paths:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
@@ -76,11 +79,12 @@ def run(args: argparse.Namespace) -> int:
 
     frames = read_frames(args.files)  # missing or unreadable files fail before any model is built
     out = Path(args.out)
-    _clear_earlier_selection(out, args.force)
+    earlier = _earlier_selection(out, args.force)
     calculator = get_calculator(args.calc, device=args.device)
     require_spread(calculator, f"calculator {args.calc!r}")
     scored = score_frames(calculator, frames, progress=not args.quiet)
     ranked = select_frames(scored, args.top, tolerance=args.duplicate_tolerance)
+    _remove(earlier)  # only now: a run that fails earlier leaves the earlier selection as it was
     written = write_selection(ranked, out)
     picked = [s for s in ranked if s.selected]
     n_duplicates = sum(bool(s.duplicate_of) for s in ranked)
