@@ -9,7 +9,7 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 
-from heo_calc.backends.capabilities import covered_atomic_numbers
+from heo_calc.backends.capabilities import SPREAD_PROPERTIES, covered_atomic_numbers
 from heo_calc.registry import get_calculator
 from heo_calc.validation import DEFAULT_MIN_DISTANCE, check_structure
 
@@ -75,13 +75,20 @@ def evaluate_properties(calculator: Calculator, atoms: Atoms, properties: Iterab
     """Energy (eV), and forces (eV/Å, (N, 3)) and stress (eV/Å^3, Voigt 6) if asked, from any calculator.
 
     Goes through a copy of ``atoms`` so the backend's own caching applies; works with
-    backends that predate ``Calculator.get_properties``.
+    backends that predate ``Calculator.get_properties``. A committee's spread
+    (:data:`~heo_calc.backends.capabilities.SPREAD_PROPERTIES`: ``energy_std`` in eV,
+    ``forces_std`` in eV/Å per atom) is passed on when the calculator reports it.
     """
     evaluated = atoms.copy()
     evaluated.calc = calculator
+    properties = set(properties)
     results: dict[str, Any] = {"energy": float(evaluated.get_potential_energy())}
     if "forces" in properties:
         results["forces"] = np.array(evaluated.get_forces())
     if "stress" in properties:
         results["stress"] = np.array(evaluated.get_stress())
+    reported = getattr(calculator, "results", None) or {}
+    for key in SPREAD_PROPERTIES:
+        if key in reported:
+            results[key] = np.array(reported[key]) if key == "forces_std" else float(reported[key])
     return results

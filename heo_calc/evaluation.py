@@ -56,6 +56,10 @@ COLUMNS: Final[tuple[str, ...]] = (
     "wall_time_s",
 )
 
+#: Columns added when the calculator reports a committee spread (:mod:`heo_calc.committee`):
+#: ``energy_std`` (eV), the largest and the mean per-atom ``forces_std`` (eV/Å).
+SPREAD_COLUMNS: Final[tuple[str, ...]] = ("energy_std", "force_spread_max", "force_spread_mean")
+
 
 def _row_errors(atoms: Atoms, predicted: dict[str, Any] | None) -> dict[str, Any]:
     """Error columns of one structure from its labels and predictions (NaN where either is missing)."""
@@ -123,6 +127,12 @@ def evaluate_structure(
     row = {"id": structure_id(atoms, index), "formula": reduced_formula(atoms), "n_atoms": len(atoms)}
     row.update(_row_errors(atoms, predicted))
     row.update(status=str(status), error=error, wall_time_s=time.perf_counter() - started)
+    if predicted and "forces_std" in predicted:
+        row.update(
+            energy_std=predicted.get("energy_std", float("nan")),
+            force_spread_max=float(np.max(predicted["forces_std"])),
+            force_spread_mean=float(np.mean(predicted["forces_std"])),
+        )
     if keep_arrays:
         row["forces_DFT"] = forces_label(atoms)
         row["forces_pred"] = predicted["forces"] if predicted else None
@@ -152,13 +162,16 @@ def evaluate_structures(
     ``force_abs_error_sum`` ((eV/Å)², eV/Å, over components, for exact aggregation),
     ``n_force_components``, ``max_force_DFT`` (eV/Å), ``stress_rmse`` (eV/Å^3, NaN
     without a stress label), ``status`` (``ok``/``failed``), ``error``, ``wall_time_s``;
-    with ``keep_arrays`` also ``forces_DFT``/``forces_pred`` ((n, 3) arrays, for parity plots).
+    with ``keep_arrays`` also ``forces_DFT``/``forces_pred`` ((n, 3) arrays, for parity plots);
+    for a committee (a calculator reporting ``forces_std``) also :data:`SPREAD_COLUMNS`.
     """
     rows = [
         evaluate_structure(calculator, atoms, index, validate=validate, keep_arrays=keep_arrays)
         for index, atoms in enumerate(structures)
     ]
     columns = list(COLUMNS) + (["forces_DFT", "forces_pred"] if keep_arrays else [])
+    if any("force_spread_max" in row for row in rows):
+        columns += SPREAD_COLUMNS
     return pd.DataFrame(rows, columns=columns)
 
 

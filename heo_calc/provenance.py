@@ -30,6 +30,11 @@ def describe_backend(calculator: Calculator) -> dict[str, Any]:
     model_file = model_file[0] if isinstance(model_file, list | tuple) and model_file else model_file
     dtype = parameter_dtype(calculator)
     dtype = str(dtype).removeprefix("torch.") if dtype is not None else None
+    if dtype is None:  # no torch model of its own (a committee): what its backend declares
+        from heo_calc.backends.capabilities import capabilities_of
+
+        declared = capabilities_of(calculator)
+        dtype = declared.dtype if declared is not None else None
     return {"backend": backend, "model_file": str(model_file) if model_file else None, "dtype": dtype}
 
 

@@ -24,6 +24,10 @@ BatchEvaluator = Callable[[Sequence[Atoms]], list[dict[str, Any]]]
 #: Attribute under which a calculator carries its backend's declaration.
 ATTRIBUTE: Final = "heo_capabilities"
 
+#: Uncertainty results a committee adds (:mod:`heo_calc.committee`): ``energy_std`` (eV) and
+#: ``forces_std`` (eV/Å, one value per atom). Evaluations and relaxations pass them on where present.
+SPREAD_PROPERTIES: Final = ("energy_std", "forces_std")
+
 
 @dataclass(frozen=True)
 class Capabilities:

@@ -1,4 +1,4 @@
-"""``heo-calc``: list, relax, screen, evaluate, finetune; one module per command.
+"""``heo-calc``: list, relax, screen, evaluate, select, forgetting, finetune; one module per command.
 
 Each command module has ``add_parser(subparsers)`` and ``run(args) -> int``. Heavy imports
 (torch, backends) happen inside ``run`` so that ``--help`` is instant. Usage and input
@@ -11,17 +11,27 @@ import argparse
 import logging
 import sys
 
-from heo_calc.cli import demo, evaluate, finetune, list_calculators, refit_energies, relax, screen
+from heo_calc.cli import (
+    demo,
+    evaluate,
+    finetune,
+    forgetting,
+    list_calculators,
+    refit_energies,
+    relax,
+    screen,
+    select,
+)
 from heo_calc.cli._common import CLIError
 
 #: The command modules, in the order ``--help`` lists them.
-COMMANDS = (list_calculators, relax, screen, demo, evaluate, finetune, refit_energies)
+COMMANDS = (list_calculators, relax, screen, demo, evaluate, select, forgetting, finetune, refit_energies)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="heo-calc",
-        description="ASE calculators for high-entropy oxides: list, relax, screen, evaluate, finetune. "
+        description="ASE calculators for high-entropy oxides: list, relax, screen, evaluate, select, finetune. "
         "Units: eV, Å, eV/Å, GPa.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages and full reasons")

@@ -28,7 +28,12 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 
-from heo_calc.backends.capabilities import BatchEvaluator, batch_evaluator_of, covered_atomic_numbers
+from heo_calc.backends.capabilities import (
+    SPREAD_PROPERTIES,
+    BatchEvaluator,
+    batch_evaluator_of,
+    covered_atomic_numbers,
+)
 from heo_calc.relax.single import RelaxOptions, RelaxResult, relax_structure
 from heo_calc.validation import check_structure
 
@@ -122,6 +127,8 @@ class _BatchedProxyCalculator(Calculator):
             "forces": np.array(outcome["forces"]),
             "stress": np.array(outcome["stress"]),
         }
+        # a committee's spread (energy_std, forces_std) travels with the forces
+        self.results.update({key: outcome[key] for key in SPREAD_PROPERTIES if key in outcome})
 
 
 def relax_in_lockstep(
