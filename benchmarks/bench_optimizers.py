@@ -16,7 +16,7 @@ one row per structure and optimizer and the median steps per optimizer, and the 
 energy difference to FIRE (meV/atom).
 
     OMP_NUM_THREADS=1 python benchmarks/bench_optimizers.py --calc sevennet-0 \\
-        --data ../shared/data/heo_lemat_dev.extxyz --alphas 70,15,10
+        --data heo_lemat_dev.extxyz --alphas 70,15,10
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ relabelled: ``--label heo-ft=sevennet:/path/b-more.pth`` reads the rows of
 ``sevennet:/path/b-more.pth`` as ``heo-ft``. Writes the numbers as JSON with ``--out``::
 
     PYTHONPATH=. python benchmarks/committee_accuracy.py runs/eval_committee.csv \\
-        /work/main/runs/eval_gpu2.csv /work/main/runs/eval_candidates.csv \\
+        runs/eval_gpu2.csv runs/eval_candidates.csv \\
         --committee heo-ft-committee --members heo-ft,heo-ft-l3i5 \\
-        --label heo-ft=sevennet:/work/main/runs/models-gpu2/b-more.pth --out runs/committee_accuracy.json
+        --label heo-ft=sevennet:runs/models-gpu2/b-more.pth --out runs/committee_accuracy.json
 """
 
 from __future__ import annotations

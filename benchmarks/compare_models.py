@@ -14,17 +14,27 @@ import argparse
 
 import pandas as pd
 
-from heo_calc.statistics_bootstrap import METRICS, bootstrap_interval, format_interval, paired_comparison, verdict_line
+from heo_calc.statistics_bootstrap import (
+    METRICS,
+    bootstrap_interval,
+    format_interval,
+    paired_comparison,
+    verdict_line,
+)
 
 SHOWN = ("force_rmse", "force_mae", "energy_rmse", "energy_mae")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("tables", nargs="+", help="CSV files written by heo-calc evaluate --out")
     parser.add_argument("--split", default="test", help="split to compare (default: test)")
     parser.add_argument("--pairs", default="", help="comma-separated CANDIDATE:REFERENCE calculator names")
-    parser.add_argument("--rename", action="append", default=[], metavar="OLD=NEW", help="rename a calculator")
+    parser.add_argument(
+        "--rename", action="append", default=[], metavar="OLD=NEW", help="rename a calculator"
+    )
     args = parser.parse_args()
     table = pd.concat([pd.read_csv(path) for path in args.tables], ignore_index=True)
     for rename in args.rename:

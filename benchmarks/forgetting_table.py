@@ -5,7 +5,7 @@ quantity (ΔE per formula unit in meV, Δa in %, ΔE_mix in meV/atom), a markdow
 column per model; ``--label NAME=LABEL`` shortens model names::
 
     PYTHONPATH=. python benchmarks/forgetting_table.py runs/forgetting-heo-ft/forgetting.csv \\
-        runs/forgetting-holdon/forgetting.csv --label sevennet:/work/main/runs/models-gpu2/s0-naive.pth=s0-naive
+        runs/forgetting-holdon/forgetting.csv --label sevennet:runs/models-gpu2/s0-naive.pth=s0-naive
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@
 # Run from the repository root on the GPU machine, with (all git-ignored, carried along):
 #   .whl/        Python 3.12 wheels of sevenn 0.10.4, ase 3.29.0, matscipy 1.3.1, braceexpand 0.1.7,
 #                e3nn 0.4.4 (the GPU image has torch, torch-geometric, numpy, scipy, pandas, h5py)
-#   runs/heo.h5  heo-dataset build --source ../shared/data/heo_lemat_dev.extxyz --out runs/heo.h5
-#   .gpu/models/ the GPU candidates B.pth and D.pth (../shared/models/gpu-h100/)
+#   runs/heo.h5  heo-dataset build --source heo_lemat_dev.extxyz --out runs/heo.h5 (the development data)
+#   .gpu/models/ the GPU candidates B.pth and D.pth (the earlier GPU session's checkpoints)
 # Usage: OUT=... TRAIN_MIN=4.5 bash benchmarks/gpu_session.sh
 set -u
 OUT=${OUT:?set OUT to the folder that comes back}

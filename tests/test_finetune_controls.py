@@ -40,14 +40,37 @@ def dev_h5(dev_data_path, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_time_limit_stops_between_epochs_and_keeps_a_loadable_best_checkpoint(few_structures, tmp_path, capfd):
+def test_time_limit_stops_between_epochs_and_keeps_a_loadable_best_checkpoint(
+    few_structures, tmp_path, capfd
+):
     out = tmp_path / "run"
-    args = ["finetune", "--base", "sevennet-0", "--train", str(few_structures), "--valid", str(few_structures)]
-    args += ["--out", str(out), "--epochs", "200", "--lr", "1e-5", "--batch-size", "4", "--time-limit", "0.75"]
+    args = [
+        "finetune",
+        "--base",
+        "sevennet-0",
+        "--train",
+        str(few_structures),
+        "--valid",
+        str(few_structures),
+    ]
+    args += [
+        "--out",
+        str(out),
+        "--epochs",
+        "200",
+        "--lr",
+        "1e-5",
+        "--batch-size",
+        "4",
+        "--time-limit",
+        "0.75",
+    ]
     assert main([*args, "--device", "cpu"]) == 0
     config = yaml.safe_load((out / "train" / "input.yaml").read_text())
     assert config["train"]["device"] == "cpu"
-    epochs = [line for line in (out / "train" / "log.sevenn").read_text().splitlines() if line.startswith("Epoch")]
+    epochs = [
+        line for line in (out / "train" / "log.sevenn").read_text().splitlines() if line.startswith("Epoch")
+    ]
     assert 1 <= len(epochs) < 200
     assert "time limit reached" in capfd.readouterr().out  # printed by the trainer subprocess
     model = get_calculator(f"sevennet:{out / 'finetuned.pth'}", device="cpu")
@@ -59,7 +82,9 @@ def test_time_limit_stops_between_epochs_and_keeps_a_loadable_best_checkpoint(fe
 def test_device_goes_into_the_sevenn_config(tmp_path):
     from heo_calc.finetune.sevennet import build_sevennet_config
 
-    common = dict(train_file=tmp_path / "t.extxyz", valid_file=None, epochs=1, lr=1e-4, lr_decay_per_epoch=1.0)
+    common = dict(
+        train_file=tmp_path / "t.extxyz", valid_file=None, epochs=1, lr=1e-4, lr_decay_per_epoch=1.0
+    )
     common |= dict(force_loss_weight=0.1, batch_size=2, seed=1)
     assert build_sevennet_config(base="sevennet-0", device="cuda", **common)["train"]["device"] == "cuda"
     relative = build_sevennet_config(base="sevennet-0", work_dir=tmp_path / "train", **common)
