@@ -40,6 +40,11 @@ class PackagedSet:
     provenance: Path
     licence: str
 
+    @property
+    def licence_id(self) -> str:
+        """The licence's SPDX identifier (``CC-BY-4.0``)."""
+        return self.licence.split()[0] if self.licence else "unknown licence"
+
 
 def packaged_set() -> PackagedSet:
     """The benchmark set shipped in the package: its path, its provenance file and licence note.

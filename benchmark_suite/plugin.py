@@ -241,8 +241,8 @@ def _read_dataset(option: str | None):
     try:
         return load_dataset(path.resolve())
     except (HEODataError, OSError, ValueError, UnicodeDecodeError) as error:
-        message = str(error) if str(path.name) in str(error) else f"{path}: {error}"
-        raise pytest.UsageError(f"--heo-dataset: cannot use {message}") from error
+        message = str(error) if path.name in str(error) else f"{path}: {error}"
+        raise pytest.UsageError(f"--heo-dataset: {message}") from error
 
 
 def _profile(config: pytest.Config):

@@ -60,7 +60,9 @@ class BenchmarkOptions:
         from benchmark_suite.data import packaged_set
 
         packaged = packaged_set()
-        return f"packaged benchmark set {packaged.path.name} ({packaged.licence.split('.')[0]}; LeMat-Bulk)"
+        return (
+            f"packaged benchmark set {packaged.path.name} (LeMat-Bulk compatible_pbe, {packaged.licence_id})"
+        )
 
     def context(self) -> dict[str, Any]:
         """What the report records about the run."""
