@@ -59,6 +59,13 @@ def _add(group: pytest.OptionGroup, names: tuple[str, ...], **kwargs: Any) -> No
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("heo-benchmark", "HEO benchmark suite (pytest benchmark_suite --calc ...)")
+    _add_run_options(group)
+    _add_size_options(group)
+    _add_relaxation_options(group)
+
+
+def _add_run_options(group: pytest.OptionGroup) -> None:
+    """What runs: calculators, data, reference calculator, profile, report."""
     _add(
         group,
         ("--calc", "--heo-calc"),
@@ -105,6 +112,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="write rows.csv, rows.json, summary.json, summary.md and PNG plots here at the end.",
     )
+
+
+def _add_size_options(group: pytest.OptionGroup) -> None:
+    """How many structures: overrides of the profile's sample sizes, rattle and seeds."""
     group.addoption(
         "--heo-n-accuracy",
         dest="heo_n_accuracy",
@@ -147,6 +158,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="substitution seeds 0..N-1 per lattice and arrangement (default: quick 1, full 3).",
     )
+
+
+def _add_relaxation_options(group: pytest.OptionGroup) -> None:
+    """How structures are relaxed and where the models run."""
     group.addoption(
         "--heo-fmax",
         dest="heo_fmax",
