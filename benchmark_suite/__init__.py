@@ -1,6 +1,8 @@
 """A pytest plugin that benchmarks registered calculators on HEO relaxation tasks.
 
-``pytest benchmark_suite --calc sevennet-0,chgnet --heo-dataset heo.h5 --heo-report out/``;
-see docs/benchmark.md. The plugin (:mod:`benchmark_suite.plugin`) is cheap to import; the
-tasks (:mod:`benchmark_suite.tasks`) can also be called from Python.
+``pytest benchmark_suite --calc heo-ft,sevennet-0 --heo-report out/`` runs on the benchmark set
+packaged in ``benchmark_data/`` (LeMat-Bulk HEO test split, CC-BY-4.0); ``--heo-dataset`` takes
+another file. See docs/benchmark.md. The plugin (:mod:`benchmark_suite.plugin`) is cheap to
+import; the tasks (:mod:`benchmark_suite.tasks`) and the metrics with bootstrap intervals
+(:mod:`benchmark_suite.metrics`) can also be called from Python.
 """

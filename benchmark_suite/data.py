@@ -1,13 +1,24 @@
-"""The HEO dataset for the in-distribution tasks: loading, splits and structure selection."""
+"""The HEO dataset for the in-distribution tasks: the packaged set, loading, splits and selection.
+
+Without ``--heo-dataset`` the benchmark uses the set shipped with the package
+(:func:`packaged_set`: ``benchmark_data/heo_benchmark.extxyz.gz``, the formula-disjoint test
+split of the project's LeMat-Bulk HEO dev data plus a fit pool for the energy reference;
+CC-BY-4.0, see ``benchmark_data/PROVENANCE.md``).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 from ase import Atoms
+
+from heo_base.labels import FORCES_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -15,46 +26,99 @@ logger = logging.getLogger(__name__)
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 SPLIT_SEED = 0
 
+#: Package data of :mod:`benchmark_suite` (``[tool.setuptools.package-data]`` in pyproject.toml).
+PACKAGE_DATA_DIR: Final = "benchmark_data"
+PACKAGED_SET_FILE: Final = "heo_benchmark.extxyz.gz"
+PROVENANCE_FILE: Final = "PROVENANCE.md"
+
+
+@dataclass(frozen=True)
+class PackagedSet:
+    """Where the packaged benchmark set lives and under which licence."""
+
+    path: Path
+    provenance: Path
+    licence: str
+
+    @property
+    def licence_id(self) -> str:
+        """The licence's SPDX identifier (``CC-BY-4.0``)."""
+        return self.licence.split()[0] if self.licence else "unknown licence"
+
+
+def packaged_set() -> PackagedSet:
+    """The benchmark set shipped in the package: its path, its provenance file and licence note.
+
+    Raises:
+        FileNotFoundError: the package data are missing (a broken install).
+    """
+    directory = Path(str(resources.files("benchmark_suite").joinpath(PACKAGE_DATA_DIR)))
+    path, provenance = directory / PACKAGED_SET_FILE, directory / PROVENANCE_FILE
+    for required in (path, provenance):
+        if not required.is_file():
+            raise FileNotFoundError(f"packaged benchmark data {required} is missing; reinstall heo-relax")
+    licence = next(
+        (
+            line.partition(":")[2].strip()
+            for line in provenance.read_text(encoding="utf-8").splitlines()
+            if line.startswith("Licence:")
+        ),
+        "",
+    )
+    return PackagedSet(path=path, provenance=provenance, licence=licence)
+
 
 @dataclass
 class HEODataset:
-    """Labelled structures (``info["REF_energy"]`` eV, ``arrays["REF_forces"]`` eV/Å) and their splits."""
+    """Labelled structures (``info["REF_energy"]`` eV, ``arrays["REF_forces"]`` eV/Å where known) and splits."""
 
     path: Path
     structures: list[Atoms]
     splits: list[str]
     split_source: str  # "file" (HDF5 / extxyz with info["split"]) or "assigned"
+    licence: str = ""
 
     def split(self, name: str) -> list[Atoms]:
         """Structures of one split (``train``, ``valid``, ``test``), in file order."""
         return [atoms for atoms, split in zip(self.structures, self.splits) if split == name]
 
+    @property
+    def n_with_forces(self) -> int:
+        """Structures that carry DFT forces."""
+        return sum(FORCES_KEY in atoms.arrays for atoms in self.structures)
 
-def load_dataset(path: str | Path) -> HEODataset:
-    """Read a heo-dataset HDF5 file or an extended-XYZ file with DFT labels.
+
+def load_dataset(path: str | Path, *, licence: str = "") -> HEODataset:
+    """Read a heo-dataset HDF5 file or an extended-XYZ file (optionally ``.gz``) with DFT labels.
 
     HDF5 files keep their stored splits. Extended XYZ files get formula-grouped splits:
     :func:`heo_base.splits.assign_splits_by_formula` with seed 0 and fractions
     (0.8, 0.1, 0.1) on pymatgen reduced formulas, unless every structure already has
     ``info["split"]``. Labels are detected (``REF_*``, ``DFT_*``, ...) by
-    :func:`heo_base.labelled_data.load_labelled_structures`.
-    """
-    from pymatgen.core import Composition
+    :func:`heo_base.labelled_data.load_labelled_structures`; structures without forces are
+    kept (the energy metrics still run).
 
+    Raises:
+        FileNotFoundError: no such file.
+        heo_base.errors.LabelledDataError, heo_base.errors.DatasetFileError: empty or
+            unreadable file, or a structure without an energy label.
+    """
     from heo_base.labelled_data import load_labelled_structures
+    from heo_base.labels import reduced_formula
     from heo_base.splits import SPLIT_NAMES, assign_splits_by_formula
 
     path = Path(path)
-    structures = load_labelled_structures(path)
+    structures = load_labelled_structures(path, require_forces=False)
     stored = [atoms.info.get("split") for atoms in structures]
     if all(split in SPLIT_NAMES for split in stored):
         splits, source = [str(s) for s in stored], "file"
     else:
-        formulas = [Composition(atoms.get_chemical_formula()).reduced_formula for atoms in structures]
+        formulas = [reduced_formula(atoms) for atoms in structures]
         splits = assign_splits_by_formula(formulas, fractions=SPLIT_FRACTIONS, seed=SPLIT_SEED)
         source = "assigned"
+    stem = path.name.split(".")[0]
     for index, atoms in enumerate(structures):
-        atoms.info.setdefault("name", atoms.info.get("immutable_id", f"{path.stem}-{index}"))
+        atoms.info.setdefault("name", atoms.info.get("immutable_id", f"{stem}-{index}"))
     logger.info(
         "dataset %s: %d structures, splits %s (%s)",
         path,
@@ -62,7 +126,13 @@ def load_dataset(path: str | Path) -> HEODataset:
         {name: splits.count(name) for name in SPLIT_NAMES},
         source,
     )
-    return HEODataset(path=path, structures=structures, splits=splits, split_source=source)
+    return HEODataset(path=path, structures=structures, splits=splits, split_source=source, licence=licence)
+
+
+def load_packaged_dataset() -> HEODataset:
+    """The packaged benchmark set (:func:`packaged_set`) as an :class:`HEODataset`."""
+    packaged = packaged_set()
+    return load_dataset(packaged.path, licence=packaged.licence)
 
 
 def sample(structures: list[Atoms], n: int | None, *, seed: int = 0) -> list[Atoms]:
@@ -73,9 +143,34 @@ def sample(structures: list[Atoms], n: int | None, *, seed: int = 0) -> list[Ato
     return [structures[i] for i in chosen]
 
 
+def element_coverage_sample(structures: Sequence[Atoms], n: int | None) -> list[Atoms]:
+    """``n`` structures chosen so that every element is in as many of them as possible, in input order.
+
+    Greedy: each step takes the structure whose elements are least covered so far (gain
+    ``sum 1 / (1 + count)`` over its elements), the smaller one on ties, then the earlier.
+    A per-element energy-reference fit needs every element in a few structures; a random
+    sample of a hundred leaves rare elements out. All structures when ``n`` is None or
+    not smaller than their number.
+    """
+    if n is None or n >= len(structures):
+        return list(structures)
+    symbols = [set(atoms.get_chemical_symbols()) for atoms in structures]
+    elements = sorted(set().union(*symbols))
+    present = np.array([[e in s for e in elements] for s in symbols], dtype=float)
+    sizes = np.array([len(atoms) for atoms in structures])
+    counts = np.zeros(len(elements))
+    available = np.ones(len(structures), dtype=bool)
+    for _ in range(n):
+        gain = np.where(available, present @ (1.0 / (1.0 + counts)), -np.inf)
+        best = np.lexsort((np.arange(len(structures)), sizes, -gain))[0]
+        available[best] = False
+        counts += present[best]
+    return [structures[i] for i in np.flatnonzero(~available)]
+
+
 def max_force(atoms: Atoms) -> float:
     """Largest DFT force norm of a labelled structure (eV/Å)."""
-    return float(np.linalg.norm(atoms.arrays["REF_forces"], axis=1).max())
+    return float(np.linalg.norm(atoms.arrays[FORCES_KEY], axis=1).max())
 
 
 def supercell_at_least(atoms: Atoms, min_atoms: int) -> Atoms:
@@ -99,7 +194,7 @@ def supercell_at_least(atoms: Atoms, min_atoms: int) -> Atoms:
 def relaxed_references(
     dataset: HEODataset,
     *,
-    n: int,
+    n: int | None,
     max_force_threshold: float,
     min_atoms: int,
     max_atoms: int,
@@ -108,13 +203,14 @@ def relaxed_references(
 ) -> list[Atoms]:
     """DFT-relaxed structures of ``split`` (max |F| < threshold), as supercells of >= ``min_atoms``.
 
-    Candidates have at most ``max_atoms`` atoms before repeating; ``n`` are sampled with
-    ``seed``. Each supercell keeps the parent's ``info`` (``name`` gets the repeat).
+    Candidates carry DFT forces and have at most ``max_atoms`` atoms before repeating; ``n``
+    are sampled with ``seed`` (``None``: all). Each supercell keeps the parent's ``info``
+    (``name`` gets the repeat).
     """
     candidates = [
         atoms
         for atoms in dataset.split(split)
-        if max_force(atoms) < max_force_threshold and len(atoms) <= max_atoms
+        if FORCES_KEY in atoms.arrays and max_force(atoms) < max_force_threshold and len(atoms) <= max_atoms
     ]
     references = []
     for atoms in sample(candidates, n, seed=seed):

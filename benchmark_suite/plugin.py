@@ -13,7 +13,11 @@ are imported inside the hooks and fixtures that need them.
 * Every test that uses the ``heo_calc_name`` fixture is parametrized over ``--calc``; an
   unknown name is a usage error listing the registered names; a calculator that cannot be
   loaded here (e.g. ``mace-mp0`` without its weights offline) skips its tests with the
-  reason and the fix while the others run.
+  reason and the fix while the others run. ``--calc all`` runs every calculator that
+  ``heo-calc list`` reports available and lists the others as skipped, with the reason.
+* Without ``--heo-dataset`` the dataset tasks use the benchmark set packaged with the suite
+  (:func:`benchmark_suite.data.packaged_set`); a given file that is empty or unreadable is a
+  usage error naming it.
 * Results: each task writes its rows to a part file in a rows directory; the controller
   process merges them at session finish into ``--heo-report DIR`` (CSV, JSON, markdown,
   PNG) and prints the summary table. Under pytest-xdist (``-n``) the controller creates
@@ -42,11 +46,7 @@ NO_CALC_REASON = (
     "no calculators given: run `pytest benchmark_suite --calc NAME[,NAME...]` "
     "(`heo-calc list` prints the registered names)"
 )
-NO_DATASET_REASON = (
-    "no --heo-dataset given: the dataset tasks need labelled HEO structures "
-    "(`--heo-dataset heo.h5` from `heo-dataset build`, or an extxyz file such as "
-    "../shared/data/heo_lemat_dev.extxyz)"
-)
+ALL = "all"
 
 
 def _add(group: pytest.OptionGroup, names: tuple[str, ...], **kwargs: Any) -> None:
@@ -59,6 +59,13 @@ def _add(group: pytest.OptionGroup, names: tuple[str, ...], **kwargs: Any) -> No
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("heo-benchmark", "HEO benchmark suite (pytest benchmark_suite --calc ...)")
+    _add_run_options(group)
+    _add_size_options(group)
+    _add_relaxation_options(group)
+
+
+def _add_run_options(group: pytest.OptionGroup) -> None:
+    """What runs: calculators, data, reference calculator, profile, report."""
     _add(
         group,
         ("--calc", "--heo-calc"),
@@ -66,8 +73,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="NAMES",
-        help="comma-separated calculator names from heo_calc's registry (or mace:PATH, sevennet:PATH); "
-        "every benchmark task runs for each. Repeatable.",
+        help="comma-separated calculator names from heo_calc's registry (or mace:PATH, sevennet:PATH), or "
+        "`all` (every calculator `heo-calc list` reports available; the others are reported as skipped); "
+        "every benchmark task runs for each; the first is the reference of the paired comparisons. "
+        "Repeatable.",
     )
     group.addoption(
         "--heo-dataset",
@@ -75,8 +84,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="PATH",
         help="labelled HEO data: a heo-dataset .h5 file (its test split is used) or an extxyz file "
-        "with DFT_/REF_ energy and forces (split by formula, seed 0, 80/10/10). Without it the "
-        "accuracy and rattle-relax tasks skip.",
+        "(.extxyz.gz too) with DFT_/REF_ energies and, ideally, forces (split by formula, seed 0, "
+        "80/10/10, unless every structure has info['split']). Default: the benchmark set packaged "
+        "with the suite (LeMat-Bulk HEO test split, CC-BY-4.0).",
     )
     _add(
         group,
@@ -102,6 +112,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="write rows.csv, rows.json, summary.json, summary.md and PNG plots here at the end.",
     )
+
+
+def _add_size_options(group: pytest.OptionGroup) -> None:
+    """How many structures: overrides of the profile's sample sizes, rattle and seeds."""
+    group.addoption(
+        "--heo-n-accuracy",
+        dest="heo_n_accuracy",
+        type=int,
+        default=None,
+        metavar="N",
+        help="accuracy: test structures evaluated, a seeded sample (default: quick 64, full all).",
+    )
+    group.addoption(
+        "--heo-n-fit",
+        dest="heo_n_fit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="accuracy: train/valid structures for the per-element energy-reference fit, chosen to cover "
+        "every element (default: quick 192, full all; 0 fits on the test structures, in-sample).",
+    )
+    group.addoption(
+        "--heo-n-rattle",
+        dest="heo_n_rattle",
+        type=int,
+        default=None,
+        metavar="N",
+        help="rattle-relax: DFT-relaxed test structures, a seeded sample (default: quick 12, full every one "
+        "within the profile's size bound).",
+    )
     group.addoption(
         "--heo-rattle-sigma",
         dest="heo_rattle_sigma",
@@ -118,6 +158,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="substitution seeds 0..N-1 per lattice and arrangement (default: quick 1, full 3).",
     )
+
+
+def _add_relaxation_options(group: pytest.OptionGroup) -> None:
+    """How structures are relaxed and where the models run."""
     group.addoption(
         "--heo-fmax",
         dest="heo_fmax",
@@ -176,8 +220,66 @@ def _check_names(names: list[str], option: str) -> None:
         raise pytest.UsageError(
             f"{option}: unknown calculator name(s) {', '.join(repr(n) for n in unknown)}. "
             f"Available: {', '.join(registered)} (and {', '.join(f'{s}:PATH' for s in PATH_SCHEMES)} "
-            "for local model files)."
+            f"for local model files, or {ALL!r})."
         )
+
+
+def _expand_all(names: list[str]) -> tuple[list[str], tuple[tuple[str, str], ...]]:
+    """``all`` replaced by every calculator ``heo-calc list`` reports available; the others with reasons."""
+    if ALL not in names:
+        return names, ()
+    from heo_calc.registry import available_calculators
+
+    statuses = available_calculators()
+    available = [s.name for s in statuses if s.available]
+    expanded: list[str] = []
+    for name in names:
+        expanded += [n for n in (available if name == ALL else [name]) if n not in expanded]
+    unavailable = tuple(
+        (s.name, f"{s.name!r} is not available here: {s.reason}")
+        for s in statuses
+        if not s.available and s.name not in expanded
+    )
+    return expanded, unavailable
+
+
+def _read_dataset(option: str | None):
+    """The ``--heo-dataset`` file, read now so that a bad file is a usage error naming it (or None)."""
+    if option is None:
+        return None
+    from benchmark_suite.data import load_dataset
+    from heo_base.errors import HEODataError
+
+    path = Path(option)
+    if not path.is_file():
+        raise pytest.UsageError(f"--heo-dataset: {option} is not a file")
+    try:
+        return load_dataset(path.resolve())
+    except (HEODataError, OSError, ValueError, UnicodeDecodeError) as error:
+        message = str(error) if path.name in str(error) else f"{path}: {error}"
+        raise pytest.UsageError(f"--heo-dataset: {message}") from error
+
+
+def _profile(config: pytest.Config):
+    from benchmark_suite.profiles import PROFILES
+
+    seeds = config.getoption("heo_seeds")
+    sigma = config.getoption("heo_rattle_sigma")
+    if sigma is not None and sigma < 0:
+        raise pytest.UsageError(f"--heo-rattle-sigma must be >= 0 Å, got {sigma}")
+    for option in ("heo_n_accuracy", "heo_n_rattle", "heo_n_fit"):
+        value = config.getoption(option)
+        if value is not None and value < (0 if option == "heo_n_fit" else 1):
+            raise pytest.UsageError(f"--{option.replace('_', '-')} must be a positive count, got {value}")
+    return PROFILES[config.getoption("heo_profile")].with_overrides(
+        rattle_sigma=sigma,
+        substitution_seeds=tuple(range(seeds)) if seeds is not None else None,
+        fmax=config.getoption("heo_fmax"),
+        max_steps=config.getoption("heo_max_steps"),
+        accuracy_n_test=config.getoption("heo_n_accuracy"),
+        accuracy_n_fit=config.getoption("heo_n_fit"),
+        rattle_n_structures=config.getoption("heo_n_rattle"),
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -186,43 +288,38 @@ def pytest_configure(config: pytest.Config) -> None:
     names = _split_names(config.getoption("heo_calc", default=[]) or [])
     if not names:
         return
-    from benchmark_suite.profiles import PROFILES
     from benchmark_suite.session import BenchmarkOptions, BenchmarkSession
 
-    _check_names(names, "--calc")
+    _check_names([n for n in names if n != ALL], "--calc")
+    names, unavailable = _expand_all(names)
     reference = config.getoption("heo_reference_calc")
     if reference:
         _check_names([reference], "--reference-calc")
-    dataset = config.getoption("heo_dataset")
-    if dataset is not None and not Path(dataset).is_file():
-        raise pytest.UsageError(f"--heo-dataset: {dataset} is not a file")
-    seeds = config.getoption("heo_seeds")
-    sigma = config.getoption("heo_rattle_sigma")
-    if sigma is not None and sigma < 0:
-        raise pytest.UsageError(f"--heo-rattle-sigma must be >= 0 Å, got {sigma}")
-    profile = PROFILES[config.getoption("heo_profile")].with_overrides(
-        rattle_sigma=sigma,
-        substitution_seeds=tuple(range(seeds)) if seeds is not None else None,
-        fmax=config.getoption("heo_fmax"),
-        max_steps=config.getoption("heo_max_steps"),
-    )
+    dataset = _read_dataset(config.getoption("heo_dataset"))
     report = config.getoption("heo_report")
     options = BenchmarkOptions(
         calculators=tuple(names),
-        dataset=Path(dataset).resolve() if dataset else None,
+        dataset=dataset.path if dataset is not None else None,
         reference_calc=reference,
-        profile=profile,
+        profile=_profile(config),
         report_dir=Path(report).resolve() if report else None,
         device=config.getoption("heo_device"),
         sqs_method=config.getoption("heo_sqs"),
         relax_engine=config.getoption("heo_relax_engine"),
+        unavailable=unavailable,
     )
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and "heo_rows_dir" in workerinput:
         rows_dir, worker_id, owns = Path(workerinput["heo_rows_dir"]), str(workerinput["workerid"]), False
     else:
         rows_dir, worker_id, owns = Path(tempfile.mkdtemp(prefix="heo-benchmark-rows-")), "main", True
-    config.stash[SESSION_KEY] = BenchmarkSession(options, rows_dir, worker_id)
+    session = BenchmarkSession(options, rows_dir, worker_id)
+    if dataset is not None:
+        session.use_dataset(dataset)
+    if owns:
+        for name, reason in unavailable:
+            session.record_skip(name, reason)
+    config.stash[SESSION_KEY] = session
     config.stash[OWNS_ROWS_KEY] = owns
 
 
@@ -239,10 +336,11 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if session is None:
         return None
     options = session.options
+    skipped = f" (unavailable: {', '.join(n for n, _ in options.unavailable)})" if options.unavailable else ""
     return [
-        f"heo-benchmark: calculators {', '.join(options.calculators)}; profile {options.profile.name}; "
-        f"dataset {options.dataset or 'none'}; reference {options.reference_calc or 'none'}; "
-        f"report {options.report_dir or 'none'}"
+        f"heo-benchmark: calculators {', '.join(options.calculators) or 'none'}{skipped}; "
+        f"profile {options.profile.name}; dataset {options.dataset or 'packaged benchmark set'}; "
+        f"reference {options.reference_calc or 'none'}; report {options.report_dir or 'none'}"
     ]
 
 
@@ -289,17 +387,28 @@ def heo_calculator(heo_session: BenchmarkSession, heo_calc_name: str):
 
 @pytest.fixture(scope="session")
 def heo_dataset(heo_session: BenchmarkSession):
-    """The labelled HEO dataset of ``--heo-dataset``; skips the dataset tasks when not given."""
-    dataset = heo_session.dataset()
-    if dataset is None:
-        pytest.skip(NO_DATASET_REASON)
-    return dataset
+    """The labelled HEO dataset: ``--heo-dataset`` or the packaged benchmark set."""
+    try:
+        return heo_session.dataset()
+    except FileNotFoundError as error:  # the packaged set is missing: a broken install
+        pytest.skip(str(error))
+
+
+@pytest.fixture
+def heo_skip_task(heo_session: BenchmarkSession):
+    """``heo_skip_task(task, reason)``: skip this test and say in the report why ``task`` did not run."""
+
+    def skip(task: str, reason: str):
+        heo_session.record_task_skip(task, reason)
+        pytest.skip(reason)
+
+    return skip
 
 
 @pytest.fixture
 def heo_run(request: pytest.FixtureRequest, heo_session: BenchmarkSession):
     """``heo_run(task, function)``: time ``function`` once (pytest-benchmark) and record its result."""
-    from benchmark_suite.session import flat_numbers
+    from benchmark_suite.metrics import point_values
 
     def run(task: str, function):
         try:
@@ -311,7 +420,9 @@ def heo_run(request: pytest.FixtureRequest, heo_session: BenchmarkSession):
         else:
             benchmark.group = task
             result = benchmark.pedantic(function, rounds=1, iterations=1)
-            benchmark.extra_info.update(flat_numbers(result.summary))
+            benchmark.extra_info.update(
+                n=len(result.rows), n_failed=result.n_failed, **point_values(task, result.rows)
+            )
         heo_session.record(result)
         if len(result.rows) and result.n_failed == len(result.rows):
             import warnings
@@ -331,23 +442,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     bench = config.stash.get(SESSION_KEY, None)
     if bench is None or hasattr(config, "workerinput"):
         return
-    from benchmark_suite.report import markdown_report, rows_table, write_report
+    from benchmark_suite.report import build_report, markdown_report, write_report
     from benchmark_suite.session import collect_parts
 
     try:
-        records, skipped = collect_parts(bench.rows_dir)
-        if not records and not skipped:
+        parts = collect_parts(bench.rows_dir)
+        if not parts:
             return
         options = bench.options
-        context = options.context()
-        if options.report_dir is not None:
-            paths = write_report(
-                options.report_dir, records, calculators=options.calculators, skipped=skipped, context=context
-            )
-            config.stash[PATHS_KEY] = {k: str(v) for k, v in paths.items()}
-        config.stash[MARKDOWN_KEY] = markdown_report(
-            records, rows_table(records), calculators=options.calculators, skipped=skipped, context=context
+        report = build_report(
+            parts.records,
+            calculators=[*options.calculators, *(n for n, _ in options.unavailable)],
+            skipped=parts.skipped,
+            context=options.context(),
+            task_skips=parts.task_skips,
         )
+        if options.report_dir is not None:
+            paths = write_report(options.report_dir, report)
+            config.stash[PATHS_KEY] = {k: str(v) for k, v in paths.items()}
+        config.stash[MARKDOWN_KEY] = markdown_report(report)
     finally:
         if config.stash.get(OWNS_ROWS_KEY, False):
             shutil.rmtree(bench.rows_dir, ignore_errors=True)

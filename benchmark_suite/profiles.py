@@ -12,9 +12,10 @@ class Profile:
 
     Attributes:
         name: ``quick`` or ``full``.
-        accuracy_n_test: test-split structures evaluated (``None``: all).
+        accuracy_n_test: test-split structures evaluated, a seeded random sample (``None``: all).
         accuracy_n_fit: train- and valid-split structures (formula-disjoint from test)
-            evaluated to fit the per-element energy reference (``None``: all; 0: fit on the
+            evaluated to fit the per-element energy reference, chosen to cover every element
+            (:func:`benchmark_suite.data.element_coverage_sample`; ``None``: all; 0: fit on the
             test structures themselves, in-sample). The fit has one parameter per element
             (~60 in the dev data), so it needs of the order of a hundred structures:
             measured with CHGNet on 16 test structures (plain least squares), 16 fit
@@ -23,7 +24,8 @@ class Profile:
             evaluate; ``None``: any size).
         relaxed_max_force: a dataset structure counts as DFT-relaxed when max |F_DFT| is
             below this (eV/Å).
-        rattle_n_structures: DFT-relaxed test structures for the rattle-and-relax task.
+        rattle_n_structures: DFT-relaxed test structures for the rattle-and-relax task, a
+            seeded random sample (``None``: every one within ``rattle_max_atoms``).
         rattle_min_atoms: each is repeated into a supercell of at least this many atoms.
         rattle_max_atoms: only structures with at most this many atoms (before repeating)
             are picked, to bound the cost.
@@ -43,7 +45,7 @@ class Profile:
     accuracy_n_test: int | None
     accuracy_n_fit: int | None
     accuracy_fit_max_atoms: int | None
-    rattle_n_structures: int
+    rattle_n_structures: int | None
     rattle_min_atoms: int
     rattle_max_atoms: int
     substitution_sites: dict[str, int] = field(default_factory=dict)
@@ -63,17 +65,15 @@ class Profile:
 
 
 PROFILES: Final[dict[str, Profile]] = {
-    # Every task for two offline calculators (SevenNet-0 and CHGNet) in under 10 minutes on
-    # one busy CPU core (measured: see docs/benchmark.md). Small cells, one seed and only
-    # the SQS arrangement: random and SQS both at 1 seed took 9.8 min on a loaded core,
-    # mostly the 50-atom perovskite cells (75-100 L-BFGS steps each); one seed cannot
-    # compare arrangements anyway, and the full profile runs both with three seeds.
+    # Samples large enough to decide (64 accuracy and 12 rattle-relax structures) for two
+    # SevenNet-0-sized calculators in under 10 minutes on a shared 2-core CPU (measured: see
+    # docs/benchmark.md). Substitution: small cells, one seed and only the SQS arrangement.
     "quick": Profile(
         name="quick",
-        accuracy_n_test=16,
-        accuracy_n_fit=128,
-        accuracy_fit_max_atoms=12,
-        rattle_n_structures=3,
+        accuracy_n_test=64,
+        accuracy_n_fit=192,
+        accuracy_fit_max_atoms=None,
+        rattle_n_structures=12,
         rattle_min_atoms=16,
         rattle_max_atoms=24,
         substitution_sites={"rocksalt": 20, "spinel": 30, "fluorite": 10, "perovskite": 10},
@@ -83,20 +83,23 @@ PROFILES: Final[dict[str, Profile]] = {
         fmax=0.05,
         max_steps=200,
     ),
-    # The real benchmark: the whole test split, 64-atom-plus rattled supercells, larger
-    # substitution cells, random and SQS arrangements with three seeds, tighter relaxation.
+    # The real benchmark: the whole test split, its whole fit pool, every DFT-relaxed test
+    # structure of <= 20 atoms (42 in the packaged set) as >= 20-atom rattled supercells,
+    # random and SQS substitution cells with two seeds, tighter relaxation. Budget: five
+    # calculators (three SevenNet-0-sized, two 2.6x dearer) with -n 2 in about 1.5 hours on
+    # a 2-core CPU (docs/benchmark.md).
     "full": Profile(
         name="full",
         accuracy_n_test=None,
-        accuracy_n_fit=600,
-        accuracy_fit_max_atoms=40,
-        rattle_n_structures=20,
-        rattle_min_atoms=64,
-        rattle_max_atoms=160,
-        substitution_sites={"rocksalt": 40, "spinel": 60, "fluorite": 40, "perovskite": 30},
+        accuracy_n_fit=None,
+        accuracy_fit_max_atoms=None,
+        rattle_n_structures=None,
+        rattle_min_atoms=20,
+        rattle_max_atoms=20,
+        substitution_sites={"rocksalt": 20, "spinel": 30, "fluorite": 20, "perovskite": 10},
         substitution_arrangements=("random", "sqs"),
-        substitution_seeds=(0, 1, 2),
-        sqs_trials=20000,
+        substitution_seeds=(0, 1),
+        sqs_trials=5000,
         fmax=0.02,
         max_steps=1000,
     ),

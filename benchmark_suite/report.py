@@ -1,9 +1,10 @@
-"""The benchmark report: tidy rows (CSV, JSON), a markdown summary and PNG plots, written atomically.
+"""The benchmark report: tidy rows and metrics (CSV, JSON), a markdown summary and PNG plots.
 
-Everything is made from the collected records (one per task and calculator), never from
-ad-hoc state: ``records`` is a list of dicts with ``task``, ``calculator``, ``rows`` (list of
-row dicts), ``summary`` (flat numbers) and ``arrays`` (parity-plot data); ``skipped`` maps a
-calculator to the reason it did not run.
+Everything is made from the collected :class:`~benchmark_suite.tasks.TaskResult` records
+(one per task and calculator): the rows are the contract, and every figure is a metric of
+:mod:`benchmark_suite.metrics` over them, with a 95 % bootstrap interval over structures and,
+for every calculator after the first, a paired comparison with the first. The markdown
+opens with those verdicts.
 """
 
 from __future__ import annotations
@@ -11,23 +12,77 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-TASKS = ("accuracy", "rattle_relax", "substitution")
+from benchmark_suite.metrics import N_RESAMPLES, SEED, TASKS, MetricRow, SkippedMetric, metric_table
+from benchmark_suite.tasks import TaskResult
+from heo_base.markdown import markdown_table
+from heo_calc.statistics_bootstrap import format_interval, verdict_line
+from heo_calc.status import Status
+
+#: Headline columns: (metric key, header).
+HEADLINE: tuple[tuple[str, str], ...] = (
+    ("accuracy.energy_rmse_corrected", "E RMSE ref-fit (meV/atom)"),
+    ("accuracy.energy_mae_corrected", "E MAE ref-fit (meV/atom)"),
+    ("accuracy.energy_rmse", "E RMSE raw (meV/atom)"),
+    ("accuracy.force_rmse", "F RMSE (meV/Å)"),
+    ("accuracy.force_mae", "F MAE (meV/Å)"),
+    ("rattle_relax.rmsd_median", "rattle: RMSD median (Å)"),
+    ("rattle_relax.converged_fraction", "rattle: converged"),
+    ("rattle_relax.e_above_dft_min_median", "rattle: E − E(DFT geom.) median (meV/atom)"),
+    ("substitution.converged_fraction", "subst.: converged"),
+    ("substitution.steps_median", "subst.: steps median"),
+    ("substitution[rocksalt].lattice_parameter_median", "rock-salt a median (Å; exp. 4.22)"),
+)
+
+TASK_TITLES: dict[str, str] = {
+    "accuracy": "Accuracy on the test split",
+    "rattle_relax": "Rattle and relax (DFT-relaxed test structures)",
+    "substitution": "Substitution (equimolar five-cation supercells, out of distribution)",
+}
+
+CONVENTIONS = (
+    "Conventions: every figure is `value [low, high]`, the metric on all structures that did not "
+    f"fail and its 95 % percentile-bootstrap interval over structures ({N_RESAMPLES} resamples, seed "
+    f"{SEED}); verdicts resample the same structures for both calculators. Force errors per Cartesian "
+    "component over all atoms (mace-torch's; sevenn logs the vector norm, sqrt(3) larger); "
+    "StructureMatcher RMSD (stol 1.0, scale False) is normalised by (V/n)^(1/3); RMSD in Å uses the same "
+    "atom order, minimum image and the DFT cell. Errors on HEO data are heavy-tailed: read MAE and median "
+    "beside RMSE. Data: LeMat-Bulk (CC-BY-4.0) where the HEO dev data or the packaged set are used."
+)
 
 
-# ---------------------------------------------------------------------------------------
-# tables
-# ---------------------------------------------------------------------------------------
+@dataclass
+class Report:
+    """Everything the report files are made of."""
+
+    records: list[TaskResult]
+    table: pd.DataFrame
+    metrics: pd.DataFrame
+    skipped_metrics: list[SkippedMetric]
+    calculators: list[str]
+    skipped: dict[str, str]
+    context: dict[str, Any]
+    task_skips: dict[str, str] = field(default_factory=dict)
+
+    def metric(self, key: str, calculator: str) -> MetricRow | None:
+        rows = self.metrics[(self.metrics["key"] == key) & (self.metrics["calculator"] == calculator)]
+        return MetricRow(**rows.iloc[0].to_dict()) if len(rows) else None
+
+    def cell(self, key: str, calculator: str) -> str:
+        """``value [low, high]`` of one metric and calculator, ``–`` when absent."""
+        row = self.metric(key, calculator)
+        return format_interval(row.interval(), int(row.digits)) if row is not None else "–"
 
 
-def rows_table(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
+def rows_table(records: Sequence[TaskResult]) -> pd.DataFrame:
     """All rows of all tasks and calculators in one tidy table (union of columns)."""
-    frames = [pd.DataFrame(record["rows"]) for record in records if record.get("rows")]
+    frames = [record.rows for record in records if len(record.rows)]
     if not frames:
         return pd.DataFrame(columns=["task", "calculator", "id", "status"])
     table = pd.concat(frames, ignore_index=True, sort=False)
@@ -40,287 +95,213 @@ def rows_table(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
-def _summaries(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
-    by_task: dict[str, dict[str, dict[str, Any]]] = {}
-    for record in records:
-        by_task.setdefault(record["task"], {})[record["calculator"]] = record["summary"]
-    return by_task
-
-
-def _fmt(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        return "–" if not math.isfinite(float(value)) else f"{float(value):.{digits}f}"
-    return str(value)
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-flavoured markdown table from strings."""
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _fraction(summary: dict[str, Any], key: str, n_key: str = "n") -> str:
-    value = summary.get(key)
-    n = summary.get(n_key)
-    if value is None or n in (None, 0) or not math.isfinite(value):
-        return "–"
-    return f"{round(value * n)}/{n}"
-
-
-def headline_table(
-    records: Sequence[dict[str, Any]], calculators: Sequence[str], skipped: dict[str, str]
-) -> str:
-    """One row per calculator with the numbers that decide which potential to use."""
-    summaries = _summaries(records)
-    accuracy, rattle, substitution = (summaries.get(task, {}) for task in TASKS)
-    header = [
-        "calculator",
-        "E RMSE / MAE / median, ref-fit (meV/atom)",
-        "E RMSE raw (meV/atom)",
-        "F RMSE / MAE (meV/Å)",
-        "rattle: RMSD median (Å)",
-        "rattle: converged",
-        "rattle: E − E(DFT geom.) (meV/atom)",
-        "subst.: converged",
-        "subst.: steps (median)",
-        "rock-salt a (Å; exp. 4.22)",
-        "failed rows",
-        "wall time (s)",
+def build_report(
+    records: Sequence[TaskResult],
+    *,
+    calculators: Sequence[str],
+    skipped: dict[str, str],
+    context: dict[str, Any],
+    task_skips: dict[str, str] | None = None,
+) -> Report:
+    """Rows, metrics with intervals and comparisons, and the notes of one run."""
+    table = rows_table(records)
+    ran = [c for c in calculators if c not in skipped]
+    metrics, skipped_metrics = metric_table(table, ran)
+    shown = list(calculators) + [
+        c for c in dict.fromkeys(table.get("calculator", [])) if c not in calculators
     ]
+    return Report(
+        list(records), table, metrics, skipped_metrics, shown, dict(skipped), context, dict(task_skips or {})
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# markdown
+# ---------------------------------------------------------------------------------------
+
+
+def verdict_lines(report: Report) -> list[str]:
+    """One line per metric and calculator after the first: the paired comparison and its verdict."""
+    compared = report.metrics[report.metrics["verdict"].astype(str) != ""]
+    lines = []
+    for calculator in dict.fromkeys(compared["calculator"]):
+        for _, row in compared[compared["calculator"] == calculator].iterrows():
+            metric = MetricRow(**row.to_dict())
+            lines.append(f"- {verdict_line(metric.comparison(), int(metric.digits))}")
+    return lines
+
+
+def _verdict_note(report: Report) -> str:
+    references = sorted({str(r) for r in report.metrics["reference"] if r})
+    if not references:
+        ran = [c for c in report.calculators if c not in report.skipped]
+        return f"- no paired comparisons: one calculator ran ({', '.join(ran) or 'none'})"
+    return (
+        f"Verdicts: each calculator against {', '.join(references)} (the first of `--calc` that ran) on the "
+        "same structures: candidate − reference with its 95 % paired-bootstrap interval; better/worse "
+        "follow the metric's direction, `different` for metrics without one (signed medians, lattice "
+        "parameters, energies), `indistinguishable` when the interval contains 0."
+    )
+
+
+def _failed_count(report: Report, calculator: str, tasks: Sequence[str] = TASKS) -> int:
+    table = report.table
+    if "task" not in table or not len(table):
+        return 0
+    rows = table[(table["calculator"] == calculator) & table["task"].isin(tasks)]
+    return int((rows["status"] == Status.FAILED).sum())
+
+
+def _wall_time(report: Report, calculator: str) -> float:
+    return sum(r.wall_time_s for r in report.records if r.calculator == calculator)
+
+
+def headline_table(report: Report) -> str:
+    """One row per calculator with the numbers that decide which potential to use."""
+    header = ["calculator", "accuracy n (failed)", *(h for _, h in HEADLINE), "failed rows", "wall time (s)"]
     rows = []
-    for name in calculators:
-        if name in skipped:
-            reason = (
-                skipped[name] if len(skipped[name]) <= 140 else skipped[name][:140] + "… (see summary.json)"
-            )
+    for name in report.calculators:
+        if name in report.skipped:
+            reason = report.skipped[name]
+            reason = reason if len(reason) <= 140 else reason[:140] + "… (see summary.json)"
             rows.append([name, f"skipped: {reason}", *["–"] * (len(header) - 2)])
             continue
-        acc, rat, sub = accuracy.get(name, {}), rattle.get(name, {}), substitution.get(name, {})
-        failed = sum(int(s.get("n_failed", 0)) for s in (acc, rat, sub))
-        wall = sum(float(s.get("wall_time_s", 0.0)) for s in (acc, rat, sub))
+        accuracy = report.table[(report.table["task"] == "accuracy") & (report.table["calculator"] == name)]
+        n_accuracy = (
+            f"{len(accuracy)} ({_failed_count(report, name, ['accuracy'])})" if len(accuracy) else "–"
+        )
         rows.append(
             [
                 name,
-                " / ".join(
-                    _fmt(acc.get(k))
-                    for k in ("energy_rmse_corrected", "energy_mae_corrected", "energy_median_corrected")
-                )
-                if acc
-                else "–",
-                _fmt(acc.get("energy_rmse")),
-                f"{_fmt(acc.get('force_rmse'))} / {_fmt(acc.get('force_mae'))}" if acc else "–",
-                _fmt(rat.get("rmsd_A_median"), 3),
-                _fraction(rat, "converged_fraction"),
-                _fmt(rat.get("e_above_dft_min_meV_median")),
-                _fraction(sub, "converged_fraction"),
-                _fmt(sub.get("steps_median"), 0),
-                _fmt(sub.get("a_final_A_rocksalt"), 3),
-                str(failed),
-                _fmt(wall, 0),
+                n_accuracy,
+                *(report.cell(key, name) for key, _ in HEADLINE),
+                str(_failed_count(report, name)),
+                f"{_wall_time(report, name):.0f}",
             ]
         )
     return markdown_table(header, rows)
 
 
-def task_tables(records: Sequence[dict[str, Any]], table: pd.DataFrame, *, worst_k: int = 5) -> str:
-    """Detail sections per task: numbers per calculator, worst structures, per-lattice results."""
-    summaries = _summaries(records)
-    parts: list[str] = []
-    accuracy = summaries.get("accuracy", {})
-    if accuracy:
-        rows = [
-            [
-                name,
-                str(s.get("n")),
-                str(s.get("n_failed")),
-                _fmt(s.get("energy_rmse")),
-                _fmt(s.get("energy_mae")),
-                _fmt(s.get("energy_rmse_corrected")),
-                _fmt(s.get("energy_mae_corrected")),
-                _fmt(s.get("energy_median_corrected")),
-                _fmt(s.get("force_rmse")),
-                _fmt(s.get("force_mae")),
-                _fmt(s.get("stress_rmse"), 3),
-                _fmt(s.get("wall_time_s"), 0),
-            ]
-            for name, s in accuracy.items()
-        ]
-        parts.append(
-            "## Accuracy on the test split\n\n"
+def _task_metric_table(report: Report, task: str, group: str = "") -> str:
+    """Rows: calculators; columns: n, failed and every metric of the task (group) with its interval."""
+    metrics = report.metrics[(report.metrics["task"] == task) & (report.metrics["group"] == group)]
+    keys = list(dict.fromkeys(metrics["key"]))
+    labels = [str(metrics[metrics["key"] == k]["label"].iloc[0]) for k in keys]
+    table = report.table[report.table["task"] == task]
+    if group:
+        table = table[table["lattice"] == group]
+    rows = []
+    for name in dict.fromkeys(metrics["calculator"]):
+        mine = table[table["calculator"] == name]
+        failed = int((mine["status"] == Status.FAILED).sum())
+        rows.append([name, str(len(mine)), str(failed), *(report.cell(k, name) for k in keys)])
+    return markdown_table(["calculator", "n", "failed", *labels], rows)
+
+
+def _worst(report: Report, task: str, column: str, k: int, signed: bool, digits: int = 0) -> list[str]:
+    """Per calculator: the ``k`` structures with the largest |column|."""
+    table = report.table[report.table["task"] == task]
+    lines = []
+    for name in dict.fromkeys(table["calculator"]):
+        rows = table[(table["calculator"] == name)].dropna(subset=[column]) if column in table else table[:0]
+        rows = rows.reindex(rows[column].abs().sort_values(ascending=False).index)[:k] if len(rows) else rows
+        shown = ", ".join(
+            f"{i} ({v:+.{digits}f})" if signed else f"{i} ({v:.{digits}f})"
+            for i, v in zip(rows["id"], rows[column])
+        )
+        lines.append(f"- {name}: {shown or '–'}")
+    return lines
+
+
+def accuracy_section(report: Report, worst_k: int) -> str:
+    return "\n\n".join(
+        [
+            f"## {TASK_TITLES['accuracy']}",
             "Energies per atom (raw, and after the per-element linear reference fitted on train/valid "
-            "structures, formula-disjoint from test); forces per Cartesian component over all atoms.\n\n"
-            + markdown_table(
-                [
-                    "calculator",
-                    "n",
-                    "failed",
-                    "E RMSE raw",
-                    "E MAE raw",
-                    "E RMSE fit",
-                    "E MAE fit",
-                    "E median fit",
-                    "F RMSE",
-                    "F MAE",
-                    "σ RMSE (GPa)",
-                    "wall (s)",
-                ],
-                rows,
-            )
-            + "\n\nUnits: meV/atom, meV/Å. Worst structures (|ΔE| after the reference fit, meV/atom; "
-            "force RMSE, meV/Å):\n\n"
-            + "\n".join(
-                f"- {name}: energy "
-                + (
-                    ", ".join(f"{i} ({v:+.0f})" for i, v in s.get("worst_energy_corrected", [])[:worst_k])
-                    or "–"
-                )
-                + "; forces "
-                + (", ".join(f"{i} ({v:.0f})" for i, v in s.get("worst_force", [])[:worst_k]) or "–")
-                for name, s in accuracy.items()
-            )
-        )
-    rattle = summaries.get("rattle_relax", {})
-    if rattle:
-        rows = [
-            [
-                name,
-                _fraction(s, "converged_fraction"),
-                _fmt(s.get("rmsd_A_median"), 3),
-                _fmt(s.get("rmsd_A_max"), 3),
-                _fmt(s.get("sm_rmsd_median"), 3),
-                _fraction(s, "symmetry_match_fraction"),
-                _fmt(s.get("volume_change_pct_median"), 2),
-                _fmt(s.get("e_above_dft_min_meV_median")),
-                _fmt(s.get("steps_median"), 0),
-                _fmt(s.get("wall_time_s"), 0),
-            ]
-            for name, s in rattle.items()
+            "structures, formula-disjoint from test); forces per Cartesian component over all atoms.",
+            _task_metric_table(report, "accuracy"),
+            "Worst structures by |ΔE| after the reference fit (meV/atom):",
+            "\n".join(_worst(report, "accuracy", "energy_error_corrected_meV", worst_k, signed=True)),
+            "Worst structures by force RMSE (meV/Å):",
+            "\n".join(_worst(report, "accuracy", "force_rmse_meV", worst_k, signed=False)),
         ]
-        parts.append(
-            "## Rattle and relax (DFT-relaxed test structures)\n\n"
-            + markdown_table(
-                [
-                    "calculator",
-                    "converged",
-                    "RMSD median (Å)",
-                    "RMSD max (Å)",
-                    "SM RMSD median (norm.)",
-                    "same space group",
-                    "ΔV median (%)",
-                    "E − E(DFT geom.) median (meV/atom)",
-                    "steps median",
-                    "wall (s)",
-                ],
-                rows,
-            )
+    )
+
+
+def rattle_section(report: Report, worst_k: int) -> str:
+    return "\n\n".join(
+        [
+            f"## {TASK_TITLES['rattle_relax']}",
+            _task_metric_table(report, "rattle_relax"),
+            "Largest RMSD to the DFT structure (Å): a median hides a structure that relaxed elsewhere.",
+            "\n".join(_worst(report, "rattle_relax", "rmsd_A", worst_k, signed=False, digits=3)),
+        ]
+    )
+
+
+def substitution_section(report: Report) -> str:
+    table = report.table[report.table["task"] == "substitution"]
+    parts = [f"## {TASK_TITLES['substitution']}", _task_metric_table(report, "substitution")]
+    for lattice in dict.fromkeys(table["lattice"].dropna()):
+        rows = table[table["lattice"] == lattice]
+        a_exp = float(rows["a_exp_A"].iloc[0]) if "a_exp_A" in rows else math.nan
+        experiment = (
+            f"; experiment {a_exp:.2f} Å ({rows['a_exp_citation'].iloc[0]})" if np.isfinite(a_exp) else ""
         )
-    if "task" in table and (table["task"] == "substitution").any():
-        sub = table[table["task"] == "substitution"]
-        rows = []
-        for (name, lattice, arrangement), group in sub.groupby(
-            ["calculator", "lattice", "arrangement"], sort=False, dropna=False
-        ):
-            a_final = group["a_final_A"].to_numpy(float)
-            a_exp = group["a_exp_A"].to_numpy(float)
-            finite = np.isfinite(a_final)
-            rows.append(
-                [
-                    str(name),
-                    str(lattice),
-                    str(arrangement),
-                    f"{int(group['converged'].sum())}/{len(group)}",
-                    str(int((group["status"] == "failed").sum())),
-                    _fmt(float(np.median(group["steps"])), 0),
-                    _fmt(float(np.median(a_final[finite])) if finite.any() else float("nan"), 3),
-                    _fmt(float(a_exp[0]), 2),
-                    _fmt(
-                        float(np.nanmedian(group["a_error_pct"])) if np.isfinite(a_exp[0]) else float("nan"),
-                        2,
-                    ),
-                    _fmt(
-                        float(np.nanmax(group["cell_distortion_pct"]))
-                        if group["cell_distortion_pct"].notna().any()
-                        else None,
-                        2,
-                    ),
-                    _fmt(
-                        float(np.nanmax(group["max_stress_gpa"]))
-                        if group["max_stress_gpa"].notna().any()
-                        else None,
-                        2,
-                    ),
-                    _fmt(
-                        float(np.nanmedian(group["energy_ref_per_atom"]))
-                        if group["energy_ref_per_atom"].notna().any()
-                        else None,
-                        4,
-                    ),
-                    _fmt(float(group["wall_time_s"].sum()), 0),
-                ]
-            )
-        reference = next((r for r in sub["reference_calc"] if isinstance(r, str) and r), "")
-        parts.append(
-            "## Substitution (equimolar five-cation supercells, out of distribution)\n\n"
-            + markdown_table(
-                [
-                    "calculator",
-                    "lattice",
-                    "arrangement",
-                    "converged",
-                    "failed",
-                    "steps",
-                    "a final (Å)",
-                    "a exp. (Å)",
-                    "a error (%)",
-                    "cell distortion max (%)",
-                    "max σ left (GPa)",
-                    f"E under {reference or '--reference-calc'} (eV/atom)",
-                    "wall (s)",
-                ],
-                rows,
-            )
-            + "\n\nPseudo-cubic a from the volume; experimental values only where cited in "
-            "benchmark_suite/substitution.py. The energy column is every final structure evaluated with "
-            "the same reference calculator (lower: the model found a structure that the yardstick deems "
-            "more stable); a model's own energies are not comparable across models."
-        )
+        parts.append(f"### {lattice}: {rows['formula_target'].iloc[0]}{experiment}")
+        parts.append(_task_metric_table(report, "substitution", lattice))
+    reference = next((r for r in table.get("reference_calc", []) if isinstance(r, str) and r), "")
+    parts.append(
+        "Pseudo-cubic a from the volume; experimental values only where cited in "
+        "benchmark_suite/substitution.py. The energy column is every final structure evaluated with "
+        f"the same reference calculator ({reference or 'none given'}; lower: the model found a structure "
+        "that the yardstick deems more stable); a model's own energies are not comparable across models."
+    )
     return "\n\n".join(parts)
 
 
-def markdown_report(
-    records: Sequence[dict[str, Any]],
-    table: pd.DataFrame,
-    *,
-    calculators: Sequence[str],
-    skipped: dict[str, str],
-    context: dict[str, Any],
-) -> str:
-    """The whole markdown summary: context, headline table, task sections and conventions."""
-    lines = [
+def notes(report: Report) -> list[str]:
+    """What did not run or was left out, and why; failed structures per task and calculator."""
+    lines = [f"- {task} skipped: {reason}" for task, reason in report.task_skips.items()]
+    lines += [f"- {s.key} skipped: {s.reason}" for s in report.skipped_metrics]
+    table = report.table
+    if "task" in table and len(table):
+        for (task, name), rows in table.groupby(["task", "calculator"], sort=False):
+            failed = rows[rows["status"] == Status.FAILED]
+            if len(failed):
+                first = str(failed["error"].iloc[0])[:160]
+                lines.append(
+                    f"- {name}, {task}: {len(failed)} of {len(rows)} structures failed (first: {first}); "
+                    "its intervals are over the rest"
+                )
+    return lines
+
+
+def markdown_report(report: Report) -> str:
+    """The whole markdown summary: verdict lines first, then context, headline, task sections, notes."""
+    context = report.context
+    verdicts = verdict_lines(report)
+    worst_k = int(context.get("worst_k", 5))
+    parts = [
         "# HEO benchmark",
-        "",
+        "\n".join(verdicts) if verdicts else _verdict_note(report),
+        _verdict_note(report) if verdicts else "",
         f"profile `{context.get('profile')}`, dataset `{context.get('dataset') or 'none'}`, "
         f"reference calculator `{context.get('reference_calc') or 'none'}`, "
         f"fmax {context.get('fmax')} eV/Å, max steps {context.get('max_steps')}",
-        "",
-        headline_table(records, calculators, skipped),
-        "",
-        task_tables(records, table, worst_k=int(context.get("worst_k", 5))),
-        "",
-        "Conventions: force errors per Cartesian component over all atoms (mace-torch's; sevenn logs "
-        "the vector norm, sqrt(3) larger); StructureMatcher RMSD (stol 1.0, scale False) is normalised "
-        "by (V/n)^(1/3); RMSD in Å uses the same atom order, minimum image and the DFT cell. "
-        "Errors on HEO data are heavy-tailed: read MAE and median beside RMSE. "
-        "Data: LeMat-Bulk (CC-BY-4.0) where the HEO dev data are used.",
+        "## Headline",
+        headline_table(report),
+        "\n".join(notes(report)),
     ]
-    return "\n".join(lines).rstrip() + "\n"
+    tasks = set(report.metrics["task"])
+    if "accuracy" in tasks:
+        parts.append(accuracy_section(report, worst_k))
+    if "rattle_relax" in tasks:
+        parts.append(rattle_section(report, worst_k))
+    if "substitution" in tasks:
+        parts.append(substitution_section(report))
+    parts.append(CONVENTIONS)
+    return "\n\n".join(p for p in parts if p).rstrip() + "\n"
 
 
 # ---------------------------------------------------------------------------------------
@@ -367,110 +348,43 @@ def dumps(value: Any) -> str:
     return json.dumps(_clean_nan(value), indent=2, default=_json_default)
 
 
-def _plot(records: Sequence[dict[str, Any]], table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    written: list[Path] = []
-
-    def save(figure, name: str) -> None:
-        path = out_dir / name
-        _atomic_write(path, lambda p: figure.savefig(p, format="png", dpi=110, bbox_inches="tight"))
-        plt.close(figure)
-        written.append(path)
-
-    accuracy = [r for r in records if r["task"] == "accuracy" and r.get("arrays")]
-    for key, x_key, y_key, label, unit, name in (
-        (
-            "energy",
-            "energy_DFT",
-            "energy_pred_corrected",
-            "energy per atom",
-            "eV/atom",
-            "parity_energy.png",
-        ),
-        ("forces", "force_DFT", "force_pred", "force component", "eV/Å", "parity_forces.png"),
-    ):
-        panels = [r for r in accuracy if r["arrays"].get(x_key)]
-        if not panels:
-            continue
-        figure, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.2), squeeze=False)
-        for axis, record in zip(axes[0], panels):
-            x = np.asarray(record["arrays"][x_key], float)
-            y = np.asarray(record["arrays"][y_key], float)
-            axis.scatter(x, y, s=6, alpha=0.5)
-            low, high = float(np.nanmin([x.min(), y.min()])), float(np.nanmax([x.max(), y.max()]))
-            axis.plot([low, high], [low, high], "k--", lw=0.8)
-            predicted = "predicted, after the reference fit" if key == "energy" else "predicted"
-            axis.set(
-                xlabel=f"DFT {label} ({unit})", ylabel=f"{predicted} ({unit})", title=record["calculator"]
-            )
-        figure.tight_layout()
-        save(figure, name)
-
-    if "task" in table and len(table):
-        rattle = table[table["task"] == "rattle_relax"]
-        if len(rattle) and rattle["rmsd_A"].notna().any():
-            names = list(dict.fromkeys(rattle["calculator"]))
-            figure, axis = plt.subplots(figsize=(1.5 + 1.2 * len(names), 4))
-            data = [rattle.loc[rattle["calculator"] == n, "rmsd_A"].dropna().to_numpy(float) for n in names]
-            for i, values in enumerate(data):
-                axis.scatter(np.full(len(values), i) + np.linspace(-0.1, 0.1, len(values)), values, s=12)
-            axis.set_xticks(range(len(names)), names, rotation=30, ha="right")
-            axis.set(ylabel="RMSD to DFT structure (Å)", title="rattle and relax")
-            save(figure, "rattle_rmsd.png")
-        relaxed = table[table["task"].isin(["rattle_relax", "substitution"])]
-        if len(relaxed):
-            groups = list(dict.fromkeys(zip(relaxed["task"], relaxed["calculator"])))
-            figure, axis = plt.subplots(figsize=(1.5 + 1.2 * len(groups), 4))
-            data = [
-                relaxed.loc[(relaxed["task"] == t) & (relaxed["calculator"] == c), "steps"].to_numpy(float)
-                for t, c in groups
-            ]
-            axis.boxplot(data)
-            axis.set_xticks(
-                range(1, len(groups) + 1), [f"{c}\n{t}" for t, c in groups], rotation=30, ha="right"
-            )
-            axis.set(ylabel="optimizer steps", title="relaxation steps")
-            save(figure, "relax_steps.png")
-    return written
+def summary_record(report: Report) -> dict[str, Any]:
+    """What ``summary.json`` holds: options, skips, reference fits, wall times, verdicts, metrics."""
+    return {
+        "context": report.context,
+        "calculators": report.calculators,
+        "skipped": report.skipped,
+        "task_skips": report.task_skips,
+        "skipped_metrics": [asdict(s) for s in report.skipped_metrics],
+        "reference_fits": {
+            r.calculator: asdict(r.reference_fit) for r in report.records if r.reference_fit is not None
+        },
+        "wall_time_s": {f"{r.task}/{r.calculator}": r.wall_time_s for r in report.records},
+        "verdicts": [line[2:] for line in verdict_lines(report)],
+        "metrics": report.metrics.to_dict(orient="records"),
+    }
 
 
-def write_report(
-    out_dir: str | Path,
-    records: Sequence[dict[str, Any]],
-    *,
-    calculators: Sequence[str],
-    skipped: dict[str, str],
-    context: dict[str, Any],
-) -> dict[str, Path]:
-    """Write ``rows.csv``, ``rows.json``, ``summary.json``, ``summary.md`` and the PNG plots.
+def write_report(out_dir: str | Path, report: Report) -> dict[str, Path]:
+    """Write ``rows.csv``/``.json``, ``metrics.csv``/``.json``, ``summary.json``, ``summary.md`` and plots.
 
     Every file is written to a temporary name in ``out_dir`` and renamed, so a reader never
     sees a half-written file. Returns the paths by kind.
     """
+    from benchmark_suite.plots import write_plots
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = rows_table(records)
-    markdown = markdown_report(records, table, calculators=calculators, skipped=skipped, context=context)
     paths = {
-        "rows_csv": out_dir / "rows.csv",
-        "rows_json": out_dir / "rows.json",
-        "summary_json": out_dir / "summary.json",
-        "summary_md": out_dir / "summary.md",
+        name.replace(".", "_"): out_dir / name
+        for name in ("rows.csv", "rows.json", "metrics.csv", "metrics.json", "summary.json", "summary.md")
     }
-    _atomic_write(paths["rows_csv"], lambda p: table.to_csv(p, index=False))
-    atomic_write_text(paths["rows_json"], dumps(table.to_dict(orient="records")))
-    summary = {
-        "context": context,
-        "calculators": list(calculators),
-        "skipped": skipped,
-        "summaries": _summaries(records),
-    }
-    atomic_write_text(paths["summary_json"], dumps(summary))
-    atomic_write_text(paths["summary_md"], markdown)
-    for path in _plot(records, table, out_dir):
+    _atomic_write(paths["rows_csv"], lambda p: report.table.to_csv(p, index=False))
+    atomic_write_text(paths["rows_json"], dumps(report.table.to_dict(orient="records")))
+    _atomic_write(paths["metrics_csv"], lambda p: report.metrics.to_csv(p, index=False))
+    atomic_write_text(paths["metrics_json"], dumps(report.metrics.to_dict(orient="records")))
+    atomic_write_text(paths["summary_json"], dumps(summary_record(report)))
+    atomic_write_text(paths["summary_md"], markdown_report(report))
+    for path in write_plots(report.records, report.table, out_dir, _atomic_write):
         paths[path.stem] = path
     return paths

@@ -14,7 +14,7 @@ import json
 import logging
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,12 @@ class CalculatorUnavailable(Exception):
 
 @dataclass(frozen=True)
 class BenchmarkOptions:
-    """The parsed command-line options of the benchmark."""
+    """The parsed command-line options of the benchmark.
+
+    ``calculators`` run (every task is parametrized over them); ``unavailable`` are the
+    registered calculators that ``--calc all`` left out, with the reason. ``dataset`` is
+    ``--heo-dataset`` (``None``: the packaged benchmark set).
+    """
 
     calculators: tuple[str, ...]
     dataset: Path | None
@@ -46,17 +51,32 @@ class BenchmarkOptions:
     device: str = "auto"
     sqs_method: str = "swap"
     relax_engine: str = "fast"
+    unavailable: tuple[tuple[str, str], ...] = ()
+
+    def dataset_description(self) -> str:
+        """The dataset as the report names it (the packaged set with its licence)."""
+        if self.dataset is not None:
+            return str(self.dataset)
+        from benchmark_suite.data import packaged_set
+
+        packaged = packaged_set()
+        return (
+            f"packaged benchmark set {packaged.path.name} (LeMat-Bulk compatible_pbe, {packaged.licence_id})"
+        )
 
     def context(self) -> dict[str, Any]:
         """What the report records about the run."""
         return {
             "profile": self.profile.name,
             "calculators": list(self.calculators),
-            "dataset": str(self.dataset) if self.dataset else None,
+            "dataset": self.dataset_description(),
             "reference_calc": self.reference_calc,
             "fmax": self.profile.fmax,
             "max_steps": self.profile.max_steps,
             "rattle_sigma": self.profile.rattle_sigma,
+            "accuracy_n_test": self.profile.accuracy_n_test,
+            "accuracy_n_fit": self.profile.accuracy_n_fit,
+            "rattle_n_structures": self.profile.rattle_n_structures,
             "substitution_seeds": list(self.profile.substitution_seeds),
             "sqs_method": self.sqs_method,
             "relax_engine": self.relax_engine,
@@ -118,15 +138,18 @@ class BenchmarkSession:
 
     # ---- structures -------------------------------------------------------------------
 
-    def dataset(self) -> HEODataset | None:
-        """The ``--heo-dataset`` file, read once (``None`` when not given)."""
-        if self.options.dataset is None:
-            return None
+    def dataset(self) -> HEODataset:
+        """``--heo-dataset`` or the packaged benchmark set, read once."""
         if self._dataset is None:
-            from benchmark_suite.data import load_dataset
+            from benchmark_suite.data import load_dataset, load_packaged_dataset
 
-            self._dataset = load_dataset(self.options.dataset)
+            path = self.options.dataset
+            self._dataset = load_dataset(path) if path is not None else load_packaged_dataset()
         return self._dataset
+
+    def use_dataset(self, dataset: HEODataset) -> None:
+        """Use ``dataset`` (already read, e.g. to check it at start-up) instead of reading it again."""
+        self._dataset = dataset
 
     def substitution_structures(self) -> list[SubstitutedStructure]:
         """Every lattice x arrangement x seed of the profile, generated once (deterministic)."""
@@ -155,24 +178,22 @@ class BenchmarkSession:
         from benchmark_suite.report import atomic_write_text, dumps
 
         index = next(self._counter)
-        path = (
-            self.rows_dir
-            / f"{_safe(self.worker_id)}-{index:04d}-{kind}-{_safe(payload.get('calculator', ''))}.json"
-        )
+        label = payload.get("calculator", payload.get("task", ""))
+        path = self.rows_dir / f"{_safe(self.worker_id)}-{index:04d}-{kind}-{_safe(label)}.json"
         atomic_write_text(path, dumps({"kind": kind, **payload}))
         return path
 
     def record(self, result: TaskResult) -> None:
-        """Store one task's rows and summary for the report."""
-        rows = result.rows.to_dict(orient="records")
+        """Store one task's rows (and its elapsed time, energy reference, plot data) for the report."""
         self._write_part(
             "result",
             {
                 "task": result.task,
                 "calculator": result.calculator,
-                "rows": rows,
-                "summary": result.summary,
+                "rows": result.rows.to_dict(orient="records"),
+                "wall_time_s": result.wall_time_s,
                 "arrays": result.arrays,
+                "reference_fit": asdict(result.reference_fit) if result.reference_fit else None,
             },
         )
 
@@ -180,11 +201,43 @@ class BenchmarkSession:
         """Store that calculator ``name`` did not run, and why."""
         self._write_part("skip", {"calculator": name, "reason": reason})
 
+    def record_task_skip(self, task: str, reason: str) -> None:
+        """Store that ``task`` did not run (for every calculator), and why."""
+        self._write_part("task_skip", {"task": task, "reason": reason})
 
-def collect_parts(rows_dir: Path) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Read every part file: the result records and the skipped calculators with reasons."""
-    records: list[dict[str, Any]] = []
-    skipped: dict[str, str] = {}
+
+@dataclass
+class Parts:
+    """What the part files of a run hold: task results, skipped calculators and skipped tasks."""
+
+    records: list[TaskResult] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    task_skips: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.records or self.skipped or self.task_skips)
+
+
+def _task_result(part: dict[str, Any]) -> TaskResult:
+    import pandas as pd
+
+    from benchmark_suite.tasks import ReferenceFit, TaskResult
+
+    rows = [{k: (math.nan if v is None else v) for k, v in row.items()} for row in part.get("rows", [])]
+    fit = part.get("reference_fit")
+    return TaskResult(
+        task=part["task"],
+        calculator=part["calculator"],
+        rows=pd.DataFrame(rows),
+        wall_time_s=float(part.get("wall_time_s") or 0.0),
+        arrays=part.get("arrays") or {},
+        reference_fit=ReferenceFit(**fit) if fit else None,
+    )
+
+
+def collect_parts(rows_dir: Path) -> Parts:
+    """Read every part file of a run."""
+    parts = Parts()
     for path in sorted(Path(rows_dir).glob("*.json")):
         try:
             part = json.loads(path.read_text(encoding="utf-8"))
@@ -192,21 +245,9 @@ def collect_parts(rows_dir: Path) -> tuple[list[dict[str, Any]], dict[str, str]]
             logger.warning("ignoring unreadable benchmark part file %s: %s", path, error)
             continue
         if part.get("kind") == "skip":
-            skipped.setdefault(part["calculator"], part["reason"])
+            parts.skipped.setdefault(part["calculator"], part["reason"])
+        elif part.get("kind") == "task_skip":
+            parts.task_skips.setdefault(part["task"], part["reason"])
         elif part.get("kind") == "result":
-            part["rows"] = [
-                {k: (math.nan if v is None else v) for k, v in row.items()} for row in part.get("rows", [])
-            ]
-            records.append(part)
-    return records, skipped
-
-
-def flat_numbers(summary: dict[str, Any]) -> dict[str, float | int | str]:
-    """The scalar entries of a summary, NaN as None, for pytest-benchmark's ``extra_info``."""
-    flat: dict[str, Any] = {}
-    for key, value in summary.items():
-        if isinstance(value, bool | int | str):
-            flat[key] = value
-        elif isinstance(value, float):
-            flat[key] = value if math.isfinite(value) else None
-    return flat
+            parts.records.append(_task_result(part))
+    return parts

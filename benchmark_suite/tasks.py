@@ -4,6 +4,11 @@ The pytest modules of this package call these; they can be called from Python as
 Relaxations go through :func:`heo_calc.relax_many`, accuracy through :mod:`heo_calc.evaluation`,
 geometry through :mod:`benchmark_suite.geometry`.
 Nothing here raises for a bad model: failures become rows with ``status="failed"``.
+
+The rows are the contract with the report: every number of the report is computed from
+them by the metric definitions of :mod:`benchmark_suite.metrics`, which name their columns.
+A :class:`TaskResult` carries the rows and what is not per structure (the task's elapsed
+time, the fitted energy reference, parity-plot arrays).
 """
 
 from __future__ import annotations
@@ -21,24 +26,40 @@ from ase.calculators.calculator import Calculator
 
 from benchmark_suite import geometry
 from heo_base.units import MEV
+from heo_calc.status import Status
 from heo_calc.structures.lattices import pseudo_cubic_lattice_parameter
 
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class ReferenceFit:
+    """The per-element energy reference fitted for the accuracy task (one calculator)."""
+
+    description: str
+    n_fit: int
+    offsets_eV: dict[str, float] = field(default_factory=dict)
+
+
 @dataclass
 class TaskResult:
-    """Rows (one per structure), a flat summary of headline numbers and optional arrays for plots."""
+    """One task for one calculator: rows (one per structure) and what is not per structure.
+
+    ``wall_time_s`` is the task's elapsed time (structures of a batched relaxation overlap,
+    so it is not the sum of the rows' ``wall_time_s``); ``arrays`` holds parity-plot data
+    (accuracy: per-atom force components); ``reference_fit`` the accuracy task's energy reference.
+    """
 
     task: str
     calculator: str
     rows: pd.DataFrame
-    summary: dict[str, Any]
+    wall_time_s: float = 0.0
     arrays: dict[str, list[float]] = field(default_factory=dict)
+    reference_fit: ReferenceFit | None = None
 
     @property
     def n_failed(self) -> int:
-        return int((self.rows["status"] == "failed").sum()) if len(self.rows) else 0
+        return int((self.rows["status"] == Status.FAILED).sum()) if len(self.rows) else 0
 
 
 def _validator(calculator: Calculator):
@@ -71,6 +92,25 @@ def _energy(calculator: Calculator | None, atoms: Atoms) -> tuple[float, str]:
 # ---------------------------------------------------------------------------------------
 
 
+def _parity_arrays(table: pd.DataFrame) -> dict[str, list[float]]:
+    """Energies per atom (DFT, predicted, predicted after the fit) and force components of the ok rows."""
+    ok = table[table["status"] == Status.OK]
+    arrays: dict[str, list[float]] = {
+        "energy_DFT": ok["energy_per_atom_DFT"].astype(float).tolist(),
+        "energy_pred": ok["energy_per_atom_pred"].astype(float).tolist(),
+        "energy_pred_corrected": (ok["energy_per_atom_DFT"] + ok["energy_error_corrected"])
+        .astype(float)
+        .tolist(),
+        "force_DFT": [],
+        "force_pred": [],
+    }
+    for reference, predicted in zip(ok["forces_DFT"], ok["forces_pred"]):
+        if reference is not None and predicted is not None:
+            arrays["force_DFT"].extend(np.asarray(reference).ravel().tolist())
+            arrays["force_pred"].extend(np.asarray(predicted).ravel().tolist())
+    return arrays
+
+
 def run_accuracy(
     calculator: Calculator,
     calculator_name: str,
@@ -89,10 +129,11 @@ def run_accuracy(
     reference as the data (SevenNet-0, MACE-MP-0), the fitted ones to compare models whose
     energy references differ (CHGNet's MP2020-corrected energies).
 
-    Row columns: those of :func:`heo_calc.evaluation.evaluate_structures` plus ``task``,
-    ``calculator``, ``energy_error_corrected`` (eV/atom) and the meV versions
-    ``energy_error_meV``, ``energy_error_corrected_meV`` (meV/atom), ``force_rmse_meV``
-    (meV/Å).
+    Row columns: those of :func:`heo_calc.evaluation.evaluate_structures` (forces NaN and
+    ``n_force_components`` 0 where the data carry no forces) plus ``task``, ``calculator``,
+    ``energy_error_corrected`` and ``energy_abs_error_corrected`` (eV/atom) and the meV
+    versions ``energy_error_meV``, ``energy_error_corrected_meV`` (meV/atom),
+    ``force_rmse_meV`` (meV/Å).
     """
     from heo_calc.evaluation import evaluate_accuracy
 
@@ -106,32 +147,16 @@ def run_accuracy(
         keep_arrays=True,
         validate=_validator(calculator),
     )
-    summary = {**accuracy.as_dict(), "wall_time_s": time.perf_counter() - started}
-    arrays = {
-        "energy_DFT": [],
-        "energy_pred": [],
-        "energy_pred_corrected": [],
-        "force_DFT": [],
-        "force_pred": [],
-    }
-    for _, row in table.iterrows():
-        if row["status"] != "ok":
-            continue
-        arrays["energy_DFT"].append(float(row["energy_per_atom_DFT"]))
-        arrays["energy_pred"].append(float(row["energy_per_atom_pred"]))
-        arrays["energy_pred_corrected"].append(
-            float(row["energy_per_atom_DFT"] + row["energy_error_corrected"])
-        )
-        if row["forces_DFT"] is not None and row["forces_pred"] is not None:
-            arrays["force_DFT"].extend(np.asarray(row["forces_DFT"]).ravel().tolist())
-            arrays["force_pred"].extend(np.asarray(row["forces_pred"]).ravel().tolist())
+    arrays = _parity_arrays(table)
     rows = table.drop(columns=["forces_DFT", "forces_pred"])
+    rows["energy_abs_error_corrected"] = rows["energy_error_corrected"].abs()
     rows["energy_error_meV"] = rows["energy_error"] * MEV
     rows["energy_error_corrected_meV"] = rows["energy_error_corrected"] * MEV
     rows["force_rmse_meV"] = rows["force_rmse"] * MEV
     rows.insert(0, "calculator", calculator_name)
     rows.insert(0, "task", "accuracy")
-    return TaskResult("accuracy", calculator_name, rows, summary, arrays)
+    fitted = ReferenceFit(accuracy.reference_fit, accuracy.n_fit, dict(accuracy.reference_offsets_eV))
+    return TaskResult("accuracy", calculator_name, rows, time.perf_counter() - started, arrays, fitted)
 
 
 # ---------------------------------------------------------------------------------------
@@ -152,11 +177,90 @@ def _engine_arguments(calculator: Calculator, engine: str) -> dict[str, Any]:
     raise ValueError(f"unknown relax engine {engine!r}; choose fast or sequential")
 
 
+def _relax(calculator: Calculator, structures: Sequence[Atoms], *, engine: str, fmax: float, max_steps: int):
+    from heo_calc.relax import relax_many
+
+    return relax_many(
+        list(structures),
+        **_engine_arguments(calculator, engine),
+        fmax=fmax,
+        max_steps=max_steps,
+        progress=False,
+    )
+
+
+def _relaxation_columns(result) -> dict[str, Any]:
+    """Columns every relaxation row has, from a :class:`heo_calc.relax.RelaxResult`."""
+    return {
+        "status": str(result.status),
+        "converged": bool(result.converged),
+        "steps": int(result.n_steps),
+        "max_force": result.max_force,
+        "max_stress_gpa": result.max_stress_gpa,
+        "wall_time_s": result.wall_time_s,
+        "error": result.error or "",
+    }
+
+
 def rattle(atoms: Atoms, sigma: float, seed: int) -> Atoms:
     """A copy with Gaussian displacements of standard deviation ``sigma`` (Å) per component."""
     rattled = atoms.copy()
     rattled.positions += np.random.default_rng(seed).normal(scale=sigma, size=rattled.positions.shape)
     return rattled
+
+
+def _rattle_geometry(final: Atoms, reference: Atoms, *, symprec: float) -> dict[str, Any]:
+    """Geometry columns of a relaxed structure against its DFT reference (NaN-free inputs)."""
+    after, before, match = geometry.symmetry_match(final, reference, symprec=symprec)
+    sm_rmsd, sm_max = geometry.structure_matcher_rmsd(final, reference)
+    return {
+        "rmsd_A": float(geometry.rmsd_same_order(final, reference)),
+        "sm_rmsd": sm_rmsd,
+        "sm_max_dist": sm_max,
+        "spg_DFT": before,
+        "spg_relaxed": after,
+        "symmetry_match": match,
+        "volume_change_pct": geometry.volume_change_percent(final, reference),
+    }
+
+
+def _failed_rattle_geometry(reference: Atoms, *, symprec: float) -> dict[str, Any]:
+    return {
+        "rmsd_A": np.nan,
+        "sm_rmsd": np.nan,
+        "sm_max_dist": np.nan,
+        "spg_DFT": geometry.spacegroup_number(reference, symprec=symprec),
+        "spg_relaxed": 0,
+        "symmetry_match": False,
+        "volume_change_pct": np.nan,
+    }
+
+
+def _rattle_row(
+    calculator: Calculator, reference: Atoms, initial: Atoms, result, *, sigma: float, symprec: float
+) -> dict[str, Any]:
+    from heo_base.labels import reduced_formula
+
+    n = len(reference)
+    row: dict[str, Any] = {
+        "task": "rattle_relax",
+        "id": str(reference.info.get("name", "")),
+        "formula": reduced_formula(reference),
+        "n_atoms": n,
+        "sigma_A": sigma,
+        "rmsd_rattled_A": float(geometry.rmsd_same_order(initial, reference)),
+        **_relaxation_columns(result),
+    }
+    if result.status == Status.FAILED:
+        row.update(_failed_rattle_geometry(reference, symprec=symprec), e_above_dft_min_meV=np.nan)
+        return row
+    e_dft_geometry, error = _energy(calculator, reference)
+    row.update(
+        _rattle_geometry(result.atoms, reference, symprec=symprec),
+        e_above_dft_min_meV=(result.energy - e_dft_geometry) / n * MEV,
+    )
+    row["error"] = row["error"] or error
+    return row
 
 
 def run_rattle_relax(
@@ -173,109 +277,88 @@ def run_rattle_relax(
 ) -> TaskResult:
     """Rattle DFT-relaxed supercells, relax them with the model, compare with the DFT structure.
 
-    Row columns: ``id``, ``formula``, ``n_atoms``, ``status``, ``converged``, ``steps``,
+    Row columns: ``id``, ``formula``, ``n_atoms``, ``sigma_A``, ``status``, ``converged``, ``steps``,
     ``rmsd_A`` (Å, same atom order, minimum image, reference cell; see
-    :func:`heo_calc.geometry.rmsd_same_order`), ``rmsd_rattled_A`` (the rattle itself),
+    :func:`benchmark_suite.geometry.rmsd_same_order`), ``rmsd_rattled_A`` (the rattle itself),
     ``sm_rmsd`` / ``sm_max_dist`` (StructureMatcher, normalised by (V/n)^(1/3)),
     ``spg_DFT`` / ``spg_relaxed`` / ``symmetry_match`` (space groups at ``symprec``),
     ``volume_change_pct`` (relaxed vs DFT cell, %), ``e_above_dft_min_meV`` (model energy
     of the relaxed structure minus the model energy of the unrattled DFT structure,
     meV/atom: negative when the model's minimum lies elsewhere), ``max_force``,
     ``max_stress_gpa`` (left at the end), ``wall_time_s`` (per structure; in batched
-    relaxations the structures overlap in time, so the summary's ``wall_time_s`` is the
-    task's elapsed time instead of their sum), ``error``.
+    relaxations the structures overlap in time), ``error``.
     """
-    from pymatgen.core import Composition
-
-    from heo_calc.relax import relax_many
-
-    task_started = time.perf_counter()
-    started = [rattle(atoms, sigma, seed + index) for index, atoms in enumerate(references)]
-    results = relax_many(
-        started,
-        **_engine_arguments(calculator, engine),
-        fmax=fmax,
-        max_steps=max_steps,
-        progress=False,
-    )
-    rows = []
-    for reference, initial, result in zip(references, started, results):
-        e_dft_geometry, error_ref = _energy(calculator, reference)
-        n = len(reference)
-        row: dict[str, Any] = {
-            "task": "rattle_relax",
-            "calculator": calculator_name,
-            "id": str(reference.info.get("name", "")),
-            "formula": Composition(reference.get_chemical_formula()).reduced_formula,
-            "n_atoms": n,
-            "sigma_A": sigma,
-            "status": result.status,
-            "converged": bool(result.converged),
-            "steps": int(result.n_steps),
-            "rmsd_rattled_A": float(geometry.rmsd_same_order(initial, reference)),
-            "max_force": result.max_force,
-            "max_stress_gpa": result.max_stress_gpa,
-            "wall_time_s": result.wall_time_s,
-            "error": result.error or error_ref,
-        }
-        final = result.atoms
-        if result.status != "failed":
-            after, before, match = geometry.symmetry_match(final, reference, symprec=symprec)
-            sm_rmsd, sm_max = geometry.structure_matcher_rmsd(final, reference)
-            row.update(
-                rmsd_A=float(geometry.rmsd_same_order(final, reference)),
-                sm_rmsd=sm_rmsd,
-                sm_max_dist=sm_max,
-                spg_DFT=before,
-                spg_relaxed=after,
-                symmetry_match=match,
-                volume_change_pct=geometry.volume_change_percent(final, reference),
-                e_above_dft_min_meV=(result.energy - e_dft_geometry) / n * MEV,
-            )
-        else:
-            row.update(
-                rmsd_A=np.nan,
-                sm_rmsd=np.nan,
-                sm_max_dist=np.nan,
-                spg_DFT=geometry.spacegroup_number(reference, symprec=symprec),
-                spg_relaxed=0,
-                symmetry_match=False,
-                volume_change_pct=np.nan,
-                e_above_dft_min_meV=np.nan,
-            )
-        rows.append(row)
+    started = time.perf_counter()
+    rattled = [rattle(atoms, sigma, seed + index) for index, atoms in enumerate(references)]
+    results = _relax(calculator, rattled, engine=engine, fmax=fmax, max_steps=max_steps)
+    rows = [
+        _rattle_row(calculator, reference, initial, result, sigma=sigma, symprec=symprec)
+        for reference, initial, result in zip(references, rattled, results)
+    ]
     table = pd.DataFrame(rows)
-    summary = {
-        "n": len(table),
-        "n_failed": int((table["status"] == "failed").sum()) if len(table) else 0,
-        "converged_fraction": float(table["converged"].mean()) if len(table) else float("nan"),
-        "rmsd_A_median": _median(table, "rmsd_A"),
-        "rmsd_A_max": _max(table, "rmsd_A"),
-        "sm_rmsd_median": _median(table, "sm_rmsd"),
-        "symmetry_match_fraction": float(table["symmetry_match"].mean()) if len(table) else float("nan"),
-        "volume_change_pct_median": _median(table, "volume_change_pct"),
-        "e_above_dft_min_meV_median": _median(table, "e_above_dft_min_meV"),
-        "steps_median": _median(table, "steps"),
-        "wall_time_s": time.perf_counter() - task_started,
-    }
-    return TaskResult("rattle_relax", calculator_name, table, summary)
-
-
-def _median(table: pd.DataFrame, column: str) -> float:
-    values = table[column].to_numpy(float) if column in table and len(table) else np.array([])
-    values = values[np.isfinite(values)]
-    return float(np.median(values)) if values.size else float("nan")
-
-
-def _max(table: pd.DataFrame, column: str) -> float:
-    values = table[column].to_numpy(float) if column in table and len(table) else np.array([])
-    values = values[np.isfinite(values)]
-    return float(np.max(values)) if values.size else float("nan")
+    table.insert(1, "calculator", calculator_name)
+    return TaskResult("rattle_relax", calculator_name, table, time.perf_counter() - started)
 
 
 # ---------------------------------------------------------------------------------------
 # 3. substitution
 # ---------------------------------------------------------------------------------------
+
+
+def _substitution_start(item: Any) -> dict[str, Any]:
+    """Columns that describe how a generated structure was made (before relaxing)."""
+    from benchmark_suite.substitution import PARENT_LATTICES
+
+    parent = PARENT_LATTICES[item.lattice]
+    return {
+        "task": "substitution",
+        "id": str(item.atoms.info["name"]),
+        "lattice": item.lattice,
+        "formula_target": parent.formula,
+        "formula": item.atoms.get_chemical_formula(),
+        "arrangement": item.arrangement,
+        "seed": item.seed,
+        "sqs_method": item.sqs_method,
+        "wc_objective": item.wc_objective,
+        "n_atoms": len(item.atoms),
+        "a_start_A": pseudo_cubic_lattice_parameter(item.atoms, item.lattice),
+        "a_exp_A": parent.experimental.a if parent.experimental else np.nan,
+        "a_exp_citation": parent.experimental.citation if parent.experimental else "",
+    }
+
+
+def _substitution_final(
+    item: Any, result, reference_calculator: Calculator | None, a_exp: float
+) -> dict[str, Any]:
+    """Columns of the relaxed structure (NaN when the relaxation failed)."""
+    if result.status == Status.FAILED:
+        return dict.fromkeys(
+            (
+                "a_final_A",
+                "a_error_pct",
+                "volume_change_pct",
+                "cell_distortion_pct",
+                "energy_per_atom",
+                "energy_ref_per_atom",
+            ),
+            np.nan,
+        ) | {"reference_time_s": 0.0}
+    n = len(item.atoms)
+    a_final = pseudo_cubic_lattice_parameter(result.atoms, item.lattice)
+    started = time.perf_counter()
+    e_ref, error = _energy(reference_calculator, result.atoms)
+    columns = {
+        "a_final_A": a_final,
+        "a_error_pct": 100.0 * (a_final / a_exp - 1.0) if np.isfinite(a_exp) else np.nan,
+        "volume_change_pct": result.volume_change_percent,
+        "cell_distortion_pct": geometry.cell_distortion_percent(result.atoms, item.atoms),
+        "energy_per_atom": result.energy / n,
+        "energy_ref_per_atom": e_ref / n,
+        "reference_time_s": time.perf_counter() - started,
+    }
+    if error:
+        columns["error"] = f"reference calculator: {error}"
+    return columns
 
 
 def run_substitution(
@@ -291,98 +374,28 @@ def run_substitution(
 ) -> TaskResult:
     """Relax generated equimolar HEO supercells (:mod:`benchmark_suite.substitution`).
 
-    Row columns: ``lattice``, ``formula_target``, ``arrangement``, ``seed``, ``sqs_method``,
+    Row columns: ``id``, ``lattice``, ``formula_target``, ``arrangement``, ``seed``, ``sqs_method``,
     ``wc_objective`` (Warren-Cowley objective of the arrangement), ``n_atoms``, ``status``,
     ``converged``, ``steps``, ``a_start_A`` and ``a_final_A`` (pseudo-cubic lattice
-    parameter from the volume, Å; :func:`heo_calc.pseudo_cubic_lattice_parameter`),
+    parameter from the volume, Å; :func:`heo_calc.structures.lattices.pseudo_cubic_lattice_parameter`),
     ``a_exp_A`` and ``a_exp_citation`` (where recorded), ``a_error_pct`` (final vs
     experiment, %), ``volume_change_pct``, ``max_force``, ``max_stress_gpa``,
     ``cell_distortion_pct`` (change of cell shape, volume change removed:
-    :func:`heo_calc.geometry.cell_distortion_percent`; does the cubic parent survive?),
+    :func:`benchmark_suite.geometry.cell_distortion_percent`; does the cubic parent survive?),
     ``energy_per_atom`` (this model, eV/atom; not comparable across models),
     ``energy_ref_per_atom`` (the final structure under ``reference_calculator``, eV/atom,
     the common yardstick) and ``reference_calc``, ``wall_time_s``, ``error``.
     """
-    from benchmark_suite.substitution import PARENT_LATTICES
-    from heo_calc.relax import relax_many
-
-    task_started = time.perf_counter()
-    results = relax_many(
-        [item.atoms for item in generated],
-        **_engine_arguments(calculator, engine),
-        fmax=fmax,
-        max_steps=max_steps,
-        progress=False,
+    started = time.perf_counter()
+    results = _relax(
+        calculator, [item.atoms for item in generated], engine=engine, fmax=fmax, max_steps=max_steps
     )
     rows = []
     for item, result in zip(generated, results):
-        parent = PARENT_LATTICES[item.lattice]
-        n = len(item.atoms)
-        a_start = pseudo_cubic_lattice_parameter(item.atoms, item.lattice)
-        row: dict[str, Any] = {
-            "task": "substitution",
-            "calculator": calculator_name,
-            "id": str(item.atoms.info["name"]),
-            "lattice": item.lattice,
-            "formula_target": parent.formula,
-            "formula": item.atoms.get_chemical_formula(),
-            "arrangement": item.arrangement,
-            "seed": item.seed,
-            "sqs_method": item.sqs_method,
-            "wc_objective": item.wc_objective,
-            "n_atoms": n,
-            "status": result.status,
-            "converged": bool(result.converged),
-            "steps": int(result.n_steps),
-            "a_start_A": a_start,
-            "a_exp_A": parent.experimental.a if parent.experimental else np.nan,
-            "a_exp_citation": parent.experimental.citation if parent.experimental else "",
-            "max_force": result.max_force,
-            "max_stress_gpa": result.max_stress_gpa,
-            "reference_calc": reference_name or "",
-            "wall_time_s": result.wall_time_s,
-            "error": result.error or "",
-        }
-        if result.status != "failed":
-            a_final = pseudo_cubic_lattice_parameter(result.atoms, item.lattice)
-            reference_started = time.perf_counter()
-            e_ref, error_ref = _energy(reference_calculator, result.atoms)
-            row.update(
-                a_final_A=a_final,
-                a_error_pct=100.0 * (a_final / parent.experimental.a - 1.0)
-                if parent.experimental
-                else np.nan,
-                volume_change_pct=result.volume_change_percent,
-                cell_distortion_pct=geometry.cell_distortion_percent(result.atoms, item.atoms),
-                energy_per_atom=result.energy / n,
-                energy_ref_per_atom=e_ref / n,
-                reference_time_s=time.perf_counter() - reference_started,
-            )
-            if error_ref:
-                row["error"] = f"reference calculator: {error_ref}"
-        else:
-            row.update(
-                a_final_A=np.nan,
-                a_error_pct=np.nan,
-                volume_change_pct=np.nan,
-                cell_distortion_pct=np.nan,
-                energy_per_atom=np.nan,
-                energy_ref_per_atom=np.nan,
-                reference_time_s=0.0,
-            )
+        row = _substitution_start(item) | _relaxation_columns(result)
+        row["reference_calc"] = reference_name or ""
+        row.update(_substitution_final(item, result, reference_calculator, float(row["a_exp_A"])))
         rows.append(row)
     table = pd.DataFrame(rows)
-    summary: dict[str, Any] = {
-        "n": len(table),
-        "n_failed": int((table["status"] == "failed").sum()) if len(table) else 0,
-        "converged_fraction": float(table["converged"].mean()) if len(table) else float("nan"),
-        "steps_median": _median(table, "steps"),
-        "cell_distortion_pct_median": _median(table, "cell_distortion_pct"),
-        "wall_time_s": time.perf_counter() - task_started,
-    }
-    for lattice in PARENT_LATTICES:
-        subset = table[table["lattice"] == lattice] if len(table) else table
-        if len(subset):
-            summary[f"a_final_A_{lattice}"] = _median(subset, "a_final_A")
-            summary[f"energy_ref_per_atom_{lattice}"] = _median(subset, "energy_ref_per_atom")
-    return TaskResult("substitution", calculator_name, table, summary)
+    table.insert(1, "calculator", calculator_name)
+    return TaskResult("substitution", calculator_name, table, time.perf_counter() - started)

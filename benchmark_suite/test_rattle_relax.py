@@ -7,11 +7,16 @@ import pytest
 pytestmark = pytest.mark.heo_benchmark
 
 
-def test_rattle_relax(heo_calc_name, heo_calculator, heo_dataset, heo_session, heo_run):
+def test_rattle_relax(heo_calc_name, heo_calculator, heo_dataset, heo_session, heo_run, heo_skip_task):
     from benchmark_suite.data import relaxed_references
     from benchmark_suite.tasks import run_rattle_relax
 
     profile = heo_session.options.profile
+    if not heo_dataset.n_with_forces:
+        heo_skip_task(
+            "rattle_relax",
+            f"{heo_dataset.path} carries no DFT forces: the task needs them to find the DFT-relaxed structures",
+        )
     references = relaxed_references(
         heo_dataset,
         n=profile.rattle_n_structures,
@@ -20,9 +25,10 @@ def test_rattle_relax(heo_calc_name, heo_calculator, heo_dataset, heo_session, h
         max_atoms=profile.rattle_max_atoms,
     )
     if not references:
-        pytest.skip(
+        heo_skip_task(
+            "rattle_relax",
             f"no test-split structure of {heo_dataset.path} with max |F| < {profile.relaxed_max_force} eV/Å "
-            f"and <= {profile.rattle_max_atoms} atoms"
+            f"and <= {profile.rattle_max_atoms} atoms",
         )
     result = heo_run(
         "rattle_relax",

@@ -1,8 +1,10 @@
 """The benchmark suite as a pytest plugin: options, parametrization, skips, errors and the report.
 
 Each test runs ``pytest benchmark_suite ...`` inside pytest (``pytester``) with fast
-calculators: the tiny MACE model (``mace:PATH``) and test-only third-party plugins (a
-Lennard-Jones potential, and one that returns NaN) registered through a fake dist-info.
+calculators: the tiny MACE model (``mace:PATH``) and test-only third-party plugins (two
+Lennard-Jones potentials, one that returns NaN, one that returns NaN for odd-sized cells)
+registered through a fake dist-info. Without ``--heo-dataset`` the tasks use the packaged
+benchmark set; ``--heo-n-accuracy``/``--heo-n-fit``/``--heo-n-rattle`` keep those runs small.
 """
 
 from __future__ import annotations
@@ -56,6 +58,21 @@ def bad_plugins(tmp_path, monkeypatch):
 
             def make_nan(*, device="auto", dtype="float64", **kwargs):
                 return NaNCalculator()
+
+            def make_lj_soft(*, device="auto", dtype="float64", **kwargs):
+                return LennardJones(sigma=2.0, epsilon=0.012, rc=5.0, smooth=True)
+
+            class NaNOddCalculator(LennardJones):
+                # Lennard-Jones, but NaN for every cell with an odd number of atoms
+
+                def calculate(self, atoms=None, properties=None, system_changes=all_changes):
+                    super().calculate(atoms, properties, system_changes)
+                    if len(self.atoms) % 2:
+                        self.results = {k: np.full_like(np.asarray(v, dtype=float), np.nan)
+                                        for k, v in self.results.items()}
+
+            def make_nan_odd(*, device="auto", dtype="float64", **kwargs):
+                return NaNOddCalculator(sigma=2.0, epsilon=0.01, rc=5.0, smooth=True)
             """
         )
     )
@@ -64,6 +81,7 @@ def bad_plugins(tmp_path, monkeypatch):
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: heo-bad-plugins\nVersion: 0.1\n")
     (dist_info / "entry_points.txt").write_text(
         "[heo_calc.calculators]\nlj-test = heo_bad_plugins:make_lj\nnan-test = heo_bad_plugins:make_nan\n"
+        "lj-soft = heo_bad_plugins:make_lj_soft\nnan-odd = heo_bad_plugins:make_nan_odd\n"
     )
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]))
@@ -177,11 +195,168 @@ def test_unavailable_model_skips_with_reason_and_fix_and_others_run(pytester, ti
     assert "skipped:" in (report / "summary.md").read_text()
 
 
-def test_no_dataset_skips_dataset_tasks_and_substitution_still_runs(pytester, tiny_mace_file):
-    result = pytester.runpytest(str(SUITE), "--calc", f"mace:{tiny_mace_file}", "-rs", *FAST)
-    assert _outcomes(result) == {"passed": 1, "skipped": 2}
-    result.stdout.fnmatch_lines(["*no --heo-dataset given*"])
-    result.stdout.fnmatch_lines(["*HEO benchmark*", "*| mace:*tiny.model |*"])
+def _first_content_line(markdown: str) -> str:
+    return next(line for line in markdown.splitlines()[1:] if line.strip())
+
+
+def test_without_dataset_the_packaged_set_runs_and_verdicts_open_the_summary(pytester, bad_plugins, tmp_path):
+    """The design-card command (no --heo-dataset), made small: the accuracy task on the packaged set."""
+    report = tmp_path / "report"
+    result = pytester.runpytest(
+        str(SUITE / "test_accuracy.py"),
+        "--calc",
+        "lj-test,lj-soft",
+        "--heo-n-accuracy",
+        "6",
+        "--heo-n-fit",
+        "24",
+        "--heo-report",
+        str(report),
+        *FAST,
+    )
+    assert _outcomes(result) == {"passed": 2}, result.stdout.str()[-3000:]
+    rows = pd.read_csv(report / "rows.csv")
+    assert len(rows) == 12 and rows["id"].str.startswith("heo_lemat_dev-").all()
+    markdown = (report / "summary.md").read_text()
+    first = _first_content_line(markdown)
+    assert first.startswith("- accuracy.energy_rmse_corrected: lj-soft vs lj-test: "), markdown[:500]
+    assert first.rstrip().endswith("(6 structures)")
+    verdicts = [line for line in markdown.splitlines() if line.startswith("- accuracy.") and " vs " in line]
+    assert len(verdicts) == 7  # energy rmse/mae/median fitted, rmse/mae raw, force rmse/mae
+    assert all(v.split("], ")[1].split(" (")[0] in {"better", "worse", "indistinguishable"} for v in verdicts)
+    assert "packaged benchmark set heo_benchmark.extxyz.gz (LeMat-Bulk compatible_pbe, CC-BY-4.0)" in markdown
+    metrics = pd.read_csv(report / "metrics.csv")
+    for column in ("value", "low", "high", "difference", "difference_low", "difference_high", "verdict"):
+        assert column in metrics, column
+    assert (metrics["low"] <= metrics["value"] + 1e-9).all() and (
+        metrics["value"] <= metrics["high"] + 1e-9
+    ).all()
+    soft = metrics[metrics["calculator"] == "lj-soft"]
+    assert (soft["reference"] == "lj-test").all() and soft["verdict"].notna().all()
+    assert metrics[metrics["calculator"] == "lj-test"]["verdict"].isna().all()  # the reference
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["verdicts"][0] == first[2:]
+    assert set(summary["reference_fits"]) == {"lj-test", "lj-soft"}
+    # the terminal shows the same summary, verdicts first
+    result.stdout.fnmatch_lines(
+        ["*HEO benchmark*", "# HEO benchmark", "", "- accuracy.energy_rmse_corrected*"]
+    )
+
+
+def test_calculator_returning_nan_for_some_structures_counts_them_failed(pytester, bad_plugins, tmp_path):
+    report = tmp_path / "report"
+    result = pytester.runpytest(
+        str(SUITE / "test_accuracy.py"),
+        "--calc",
+        "lj-test,nan-odd",
+        "--heo-n-accuracy",
+        "12",
+        "--heo-n-fit",
+        "24",
+        "--heo-report",
+        str(report),
+        *FAST,
+    )
+    assert _outcomes(result) == {"passed": 2}, result.stdout.str()[-3000:]
+    rows = pd.read_csv(report / "rows.csv")
+    nan_rows = rows[rows["calculator"] == "nan-odd"]
+    odd = int((nan_rows["n_atoms"] % 2 == 1).sum())
+    assert 0 < odd < len(nan_rows)  # the sample holds both kinds
+    assert (nan_rows[nan_rows["n_atoms"] % 2 == 1]["status"] == "failed").all()
+    metrics = pd.read_csv(report / "metrics.csv")
+    force = metrics[(metrics["calculator"] == "nan-odd") & (metrics["metric"] == "force_rmse")].iloc[0]
+    assert force["n_failed"] == odd and force["n"] == len(nan_rows) - odd
+    assert np.isfinite(force[["value", "low", "high"]].astype(float)).all()
+    assert force["low"] <= force["value"] <= force["high"]
+    assert force["n_paired"] == len(nan_rows) - odd and force["n_unpaired"] == odd
+    markdown = (report / "summary.md").read_text()
+    assert f"nan-odd, accuracy: {odd} of {len(nan_rows)} structures failed" in markdown
+    assert f"| nan-odd | {len(nan_rows)} ({odd}) |" in markdown
+
+
+def test_calc_all_runs_the_available_calculators_and_reports_the_others_skipped(
+    pytester, bad_plugins, tmp_path
+):
+    report = tmp_path / "report"
+    result = pytester.runpytest(
+        str(SUITE / "test_accuracy.py"),
+        "--calc",
+        "all",
+        "-k",
+        "lj-test",
+        "--heo-n-accuracy",
+        "3",
+        "--heo-n-fit",
+        "0",
+        "--heo-report",
+        str(report),
+        *FAST,
+    )
+    assert _outcomes(result) == {"passed": 1}, result.stdout.str()[-3000:]
+    result.stdout.fnmatch_lines(["*heo-benchmark: calculators *lj-test*sevennet-0* (unavailable: *mace-mp0*"])
+    summary = json.loads((report / "summary.json").read_text())
+    assert "lj-test" in summary["context"]["calculators"] and "chgnet" in summary["context"]["calculators"]
+    assert "mace-mp0" not in summary["context"]["calculators"]
+    assert (
+        "HEO_CALC_MODEL_DIR" in summary["skipped"]["mace-mp0"]
+        or "not found" in summary["skipped"]["mace-mp0"]
+    )
+    markdown = (report / "summary.md").read_text()
+    assert "| mace-mp0 | skipped: 'mace-mp0' is not available here: MACE weights" in markdown
+    assert "| lj-test |" in markdown
+
+
+def test_dataset_without_forces_runs_energy_metrics_and_says_why_forces_were_skipped(
+    pytester, bad_plugins, tiny_dataset, tmp_path
+):
+    from ase.io import read
+
+    structures = read(tiny_dataset, ":")
+    for atoms in structures:
+        del atoms.arrays["DFT_forces"]
+    no_forces = tmp_path / "no-forces.extxyz"
+    write(no_forces, structures, format="extxyz")
+    report = tmp_path / "report"
+    result = pytester.runpytest(
+        str(SUITE / "test_accuracy.py"),
+        str(SUITE / "test_rattle_relax.py"),
+        "--calc",
+        "lj-test",
+        "--heo-dataset",
+        str(no_forces),
+        "--heo-report",
+        str(report),
+        "-rs",
+        *FAST,
+    )
+    assert _outcomes(result) == {"passed": 1, "skipped": 1}, result.stdout.str()[-3000:]
+    result.stdout.fnmatch_lines(["*SKIPPED*no-forces.extxyz carries no DFT forces*"])
+    metrics = pd.read_csv(report / "metrics.csv")
+    assert set(metrics["metric"]) >= {"energy_rmse", "energy_rmse_corrected"}
+    assert not metrics["metric"].str.startswith("force").any()
+    assert np.isfinite(metrics[metrics["metric"] == "energy_rmse"]["value"]).all()
+    markdown = (report / "summary.md").read_text()
+    assert "accuracy.force_rmse skipped: the test structures carry no DFT forces" in markdown
+    assert "rattle_relax skipped: " in markdown and "carries no DFT forces" in markdown
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("empty.extxyz", "", "Empty file"),
+        ("garbage.extxyz", "this is not a structure\n", "cannot read*as extended XYZ"),
+        ("garbage.h5", "not hdf5", "cannot read*as HDF5"),
+    ],
+)
+def test_empty_or_unreadable_dataset_is_a_usage_error_naming_the_file(
+    pytester, tmp_path, name, content, problem
+):
+    path = tmp_path / name
+    path.write_text(content)
+    result = pytester.runpytest(str(SUITE), "--calc", "chgnet", "--heo-dataset", str(path), *FAST)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--heo-dataset:*{problem}*"])
+    assert str(path) in result.stderr.str()
 
 
 def test_full_run_writes_the_report_and_bad_models_become_failed_rows(
@@ -235,9 +410,15 @@ def test_full_run_writes_the_report_and_bad_models_become_failed_rows(
     assert (lj_relaxed["status"] != "converged").any() or (lj_relaxed["rmsd_A"].fillna(1) > 0.1).any()
     summary = json.loads((report / "summary.json").read_text())
     assert summary["context"]["profile"] == "quick"
-    assert summary["summaries"]["accuracy"][tiny]["n"] == 3
+    metrics = pd.read_csv(report / "metrics.csv")
+    tiny_force = metrics[(metrics["calculator"] == tiny) & (metrics["key"] == "accuracy.force_rmse")].iloc[0]
+    assert tiny_force["n"] == 3 and tiny_force["n_failed"] == 0
+    lattice = metrics[metrics["key"] == "substitution[rocksalt].lattice_parameter_median"]
+    assert set(lattice["calculator"]) == {tiny, "lj-test", "nan-test"}
+    assert (lattice[lattice["calculator"] != tiny]["reference"] == tiny).all()
     markdown = (report / "summary.md").read_text()
     assert "| nan-test |" in markdown and "## Substitution" in markdown
+    assert "nan-test, accuracy: 3 of 3 structures failed" in markdown
     result.stdout.fnmatch_lines(["*HEO benchmark*", f"*report written to {report}*"])
 
 
@@ -254,7 +435,8 @@ def test_pytest_benchmark_records_metrics_in_extra_info(pytester, tiny_mace_file
     benchmarks = json.loads(output.read_text())["benchmarks"]
     assert [b["group"] for b in benchmarks] == ["substitution"]
     assert benchmarks[0]["stats"]["rounds"] == 1
-    assert benchmarks[0]["extra_info"]["n"] == 4 and "converged_fraction" in benchmarks[0]["extra_info"]
+    extra = benchmarks[0]["extra_info"]
+    assert extra["n"] == 4 and "substitution.converged_fraction" in extra
 
 
 def test_project_test_run_does_not_collect_the_benchmark_tasks():
