@@ -202,7 +202,7 @@ def _worst(report: Report, task: str, column: str, k: int, signed: bool, digits:
     """Per calculator: the ``k`` structures with the largest |column|."""
     table = report.table[report.table["task"] == task]
     lines = []
-    for name in dict.fromkeys(table["calculator"]):
+    for name in (c for c in report.calculators if c in set(table["calculator"])):
         rows = table[(table["calculator"] == name)].dropna(subset=[column]) if column in table else table[:0]
         rows = rows.reindex(rows[column].abs().sort_values(ascending=False).index)[:k] if len(rows) else rows
         shown = ", ".join(
