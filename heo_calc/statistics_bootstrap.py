@@ -449,5 +449,6 @@ def verdict_line(comparison: Comparison, digits: int = 1) -> str:
     failed = f", {c.n_failed} unpaired" if c.n_failed else ""
     return (
         f"{c.metric}: {c.candidate} vs {c.reference}: {_fmt(c.difference, digits)}{unit} "
-        f"[{_fmt(c.low, digits)}, {_fmt(c.high, digits)}], {c.verdict} ({c.n} structures{failed})"
+        f"[{_fmt(c.low, digits)}, {_fmt(c.high, digits)}], {c.verdict} "
+        f"({c.n} structure{'' if c.n == 1 else 's'}{failed})"
     )
