@@ -124,22 +124,12 @@ def read_frames(paths: Sequence[str | os.PathLike]) -> list[Frame]:
     Raises :class:`FileNotFoundError` for a missing file and :class:`SelectionInputError`
     for a file ASE cannot read or one without frames, naming the file.
     """
-    from ase.io import read
+    from heo_base.structure_files import StructureFileError, read_structure_files
 
-    frames: list[Frame] = []
-    for path in paths:
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"input file {path} does not exist")
-        try:
-            read_frames_of_file = read(path, index=":")
-        except Exception as error:  # ase raises many types for unreadable files
-            raise SelectionInputError(
-                f"cannot read {path} as a structure file ({type(error).__name__}: {error})"
-            ) from error
-        if not read_frames_of_file:
-            raise SelectionInputError(f"{path} holds no structures")
-        frames += [Frame(str(path), index, atoms) for index, atoms in enumerate(read_frames_of_file)]
-    return frames
+    try:
+        return [Frame(path, index, atoms) for path, index, atoms in read_structure_files(paths)]
+    except StructureFileError as error:
+        raise SelectionInputError(str(error)) from error
 
 
 def require_spread(calculator: Calculator, name: str = "the calculator") -> None:

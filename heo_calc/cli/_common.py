@@ -10,21 +10,12 @@ class CLIError(Exception):
 
 
 def read_structures(paths: list[str]):
-    from ase.io import read
+    """Every frame of every file, named after its file (``stem`` or ``stem-<frame>``) unless it has a name."""
+    from heo_base.structure_files import read_structure_files
 
-    structures = []
-    for path in paths:
-        if not Path(path).is_file():
-            raise CLIError(f"input file {path} does not exist")
-        try:
-            frames = read(path, index=":")
-        except Exception as error:  # ase raises many types for unreadable files
-            raise CLIError(
-                f"cannot read {path} as a structure file ({type(error).__name__}: {error})"
-            ) from error
-        for index, atoms in enumerate(frames):
-            atoms.info.setdefault(
-                "name", Path(path).stem if len(frames) == 1 else f"{Path(path).stem}-{index}"
-            )
-            structures.append(atoms)
-    return structures
+    frames = read_structure_files(paths)
+    per_file = {path: sum(1 for other, _, _ in frames if other == path) for path, _, _ in frames}
+    for path, index, atoms in frames:
+        stem = Path(path).stem
+        atoms.info.setdefault("name", stem if per_file[path] == 1 else f"{stem}-{index}")
+    return [atoms for _, _, atoms in frames]
