@@ -22,8 +22,7 @@ from heo_base.labels import FORCES_KEY
 
 logger = logging.getLogger(__name__)
 
-#: Split fractions and seed used when the file carries no splits (extxyz): the project's convention.
-SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+#: Split seed used when the file carries no splits (extxyz), with heo_base's default fractions.
 SPLIT_SEED = 0
 
 #: Package data of :mod:`benchmark_suite` (``[tool.setuptools.package-data]`` in pyproject.toml).
@@ -105,7 +104,7 @@ def load_dataset(path: str | Path, *, licence: str = "") -> HEODataset:
     """
     from heo_base.labelled_data import load_labelled_structures
     from heo_base.labels import reduced_formula
-    from heo_base.splits import SPLIT_NAMES, assign_splits_by_formula
+    from heo_base.splits import DEFAULT_SPLIT_FRACTIONS, SPLIT_NAMES, assign_splits_by_formula
 
     path = Path(path)
     structures = load_labelled_structures(path, require_forces=False)
@@ -114,7 +113,7 @@ def load_dataset(path: str | Path, *, licence: str = "") -> HEODataset:
         splits, source = [str(s) for s in stored], "file"
     else:
         formulas = [reduced_formula(atoms) for atoms in structures]
-        splits = assign_splits_by_formula(formulas, fractions=SPLIT_FRACTIONS, seed=SPLIT_SEED)
+        splits = assign_splits_by_formula(formulas, fractions=DEFAULT_SPLIT_FRACTIONS, seed=SPLIT_SEED)
         source = "assigned"
     stem = path.name.split(".")[0]
     for index, atoms in enumerate(structures):

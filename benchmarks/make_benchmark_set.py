@@ -40,12 +40,11 @@ from ase import Atoms
 from heo_base.atomic_write import atomic_output
 from heo_base.labelled_data import load_labelled_structures
 from heo_base.labels import ENERGY_KEY, FORCES_KEY, reduced_formula
-from heo_base.splits import assign_splits_by_formula
+from heo_base.splits import DEFAULT_SPLIT_FRACTIONS, assign_splits_by_formula
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 DEFAULT_OUT: Final = ROOT / "benchmark_suite" / "benchmark_data" / "heo_benchmark.extxyz.gz"
 #: Split convention (``heo-dataset build`` defaults, ``benchmark_suite.data``).
-SPLIT_FRACTIONS: Final = (0.8, 0.1, 0.1)
 SPLIT_SEED: Final = 0
 #: Every train/valid structure up to this size joins the fit pool.
 FIT_MAX_ATOMS: Final = 16
@@ -75,7 +74,7 @@ def benchmark_set(source: Path) -> list[Atoms]:
     """The packaged structures, in source-file order, with labels, split and id."""
     structures = load_labelled_structures(source)
     splits = assign_splits_by_formula(
-        [reduced_formula(atoms) for atoms in structures], fractions=SPLIT_FRACTIONS, seed=SPLIT_SEED
+        [reduced_formula(atoms) for atoms in structures], fractions=DEFAULT_SPLIT_FRACTIONS, seed=SPLIT_SEED
     )
     keep = set(fit_pool(structures, splits)) | {i for i, s in enumerate(splits) if s == "test"}
     selected = []

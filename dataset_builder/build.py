@@ -14,7 +14,7 @@ import numpy as np
 
 from dataset_builder.errors import EmptyDatasetError, FilterConfigError
 from dataset_builder.heo_filter import DropReason, HEOFilter
-from heo_base.splits import SPLIT_NAMES, assign_splits_by_formula
+from heo_base.splits import DEFAULT_SPLIT_FRACTIONS, SPLIT_NAMES, assign_splits_by_formula
 from heo_base.structure_table import StructureTable
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def build_dataset(
     out: str | os.PathLike,
     *,
     heo_filter: HEOFilter | None = None,
-    split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    split_fractions: tuple[float, float, float] = DEFAULT_SPLIT_FRACTIONS,
     seed: int = 0,
     dedup: bool = False,
     energy_key: str | None = None,

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from heo_base.splits import DEFAULT_SPLIT_FRACTIONS
+
 PROG = "heo-dataset"
 EXIT_ERROR = 2
 
@@ -117,9 +119,12 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
         "--split-fractions",
         nargs=3,
         type=float,
-        default=(0.8, 0.1, 0.1),
+        default=DEFAULT_SPLIT_FRACTIONS,
         metavar=("TRAIN", "VALID", "TEST"),
-        help="fractions of structures, grouped by reduced formula (default: 0.8 0.1 0.1)",
+        help=(
+            "fractions of structures, grouped by reduced formula "
+            f"(default: {' '.join(str(f) for f in DEFAULT_SPLIT_FRACTIONS)})"
+        ),
     )
     splits.add_argument(
         "--seed", type=int, default=0, help="seed of the split shuffle (default: %(default)s)"

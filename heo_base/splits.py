@@ -12,12 +12,14 @@ from collections.abc import Sequence
 import numpy as np
 
 SPLIT_NAMES: tuple[str, str, str] = ("train", "valid", "test")
+#: Default fractions of formulas in train, valid and test (``heo-dataset build``, the benchmark).
+DEFAULT_SPLIT_FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 
 
 def assign_splits_by_formula(
     formulas: Sequence[str],
     *,
-    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    fractions: tuple[float, float, float] = DEFAULT_SPLIT_FRACTIONS,
     seed: int = 0,
 ) -> list[str]:
     """Assign each structure to ``train``, ``valid`` or ``test`` by its formula.

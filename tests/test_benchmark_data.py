@@ -27,7 +27,10 @@ def test_packaged_set_is_small_compressed_package_data_with_a_licence_note():
     assert info.licence.startswith("CC-BY-4.0") and info.licence_id == "CC-BY-4.0"
     assert "LeMat-Bulk" in info.licence and "compatible_pbe" in info.licence
     provenance = info.provenance.read_text()
-    assert "make_benchmark_set.py --source" in provenance and str(Path(__file__).resolve().parents[2]) + "/" not in provenance
+    assert (
+        "make_benchmark_set.py --source" in provenance
+        and str(Path(__file__).resolve().parents[2]) + "/" not in provenance
+    )
 
 
 def test_packaged_set_loads_with_labels_splits_and_ids(packaged):

@@ -79,10 +79,6 @@ class BinaryOxide:
     prototype: BinaryPrototype
     formula: str
 
-    @property
-    def atoms_per_formula_unit(self) -> int:
-        return ATOMS_PER_FORMULA_UNIT[self.prototype]
-
 
 def binary_oxide(cation: str) -> BinaryOxide:
     """The binary oxide that stands for ``cation``; raises ``ValueError`` for an unknown cation."""
