@@ -436,7 +436,7 @@ def summarize_comparison(comparison: pd.DataFrame) -> dict[str, Any]:
 
     Binaries: number compared, median and largest |delta E| (meV/f.u., with the oxide), mean
     delta E, median |delta a| (%) and the largest (with the oxide); solid solutions: mean
-    delta of the mixing energy (meV/atom) and its range.
+    delta and mean |delta| of the mixing energy (meV/atom) and its range.
     """
     binaries = comparison[comparison["kind"] == "binary"].dropna(subset=["delta_energy_per_fu_meV"])
     solutions = comparison[comparison["kind"] == "solid solution"].dropna(
@@ -460,6 +460,7 @@ def summarize_comparison(comparison: pd.DataFrame) -> dict[str, Any]:
         mixing = solutions["delta_mixing_meV_per_atom"]
         summary.update(
             delta_mixing_mean_meV_per_atom=float(mixing.mean()),
+            abs_delta_mixing_mean_meV_per_atom=float(mixing.abs().mean()),
             delta_mixing_min_meV_per_atom=float(mixing.min()),
             delta_mixing_max_meV_per_atom=float(mixing.max()),
         )
@@ -468,6 +469,14 @@ def summarize_comparison(comparison: pd.DataFrame) -> dict[str, Any]:
 
 def _f(value: float, digits: int) -> str:
     return "" if not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _mixing_range(summary: dict[str, Any]) -> str:
+    """``mean [min, max]`` of the mixing-energy deltas, or empty without solid solutions."""
+    if not summary.get("n_solid_solutions"):
+        return ""
+    mean, low, high = (summary[f"delta_mixing_{key}_meV_per_atom"] for key in ("mean", "min", "max"))
+    return f"{_f(mean, 1)} [{_f(low, 1)}, {_f(high, 1)}]"
 
 
 def format_comparison(comparison: pd.DataFrame) -> str:
@@ -547,6 +556,7 @@ def format_summaries(summaries: dict[str, dict[str, Any]]) -> str:
         "median |Δa| (%)",
         "max |Δa| (%, oxide)",
         "mean ΔE_mix (meV/atom) [range]",
+        "mean |ΔE_mix| (meV/atom)",
     ]
     rows = []
     for label, s in summaries.items():
@@ -561,8 +571,8 @@ def format_summaries(summaries: dict[str, dict[str, Any]]) -> str:
                 _f(s.get("delta_a_percent_mean", nan), 2),
                 _f(s.get("abs_delta_a_percent_median", nan), 2),
                 f"{_f(s.get('abs_delta_a_percent_max', nan), 2)} ({s.get('abs_delta_a_worst', '')})",
-                f"{_f(s.get('delta_mixing_mean_meV_per_atom', nan), 1)} "
-                f"[{_f(s.get('delta_mixing_min_meV_per_atom', nan), 1)}, {_f(s.get('delta_mixing_max_meV_per_atom', nan), 1)}]",
+                _mixing_range(s),
+                _f(s.get("abs_delta_mixing_mean_meV_per_atom", nan), 1),
             ]
         )
     return markdown_table(header, rows)

@@ -72,6 +72,26 @@ def test_comparison_gives_model_minus_base_and_the_experimental_lattice_paramete
     assert summary["abs_delta_energy_worst"] == "MgO" and summary["n_binaries"] == 1
 
 
+def test_summary_gives_the_signed_and_absolute_mean_of_the_mixing_energy_changes():
+    comparison = pd.DataFrame(
+        {
+            "kind": ["solid solution"] * 3 + ["binary"],
+            "structure": ["(Mg,Ni)O", "(Co,Ni)O", "(Mg,Zn)O", "MgO"],
+            "delta_mixing_meV_per_atom": [6.0, -12.0, 3.0, np.nan],
+            "delta_energy_per_fu_meV": [np.nan, np.nan, np.nan, 50.0],
+            "delta_a_percent": [0.1, 0.0, 0.0, -0.2],
+        }
+    )
+    summary = summarize_comparison(comparison)
+    assert summary["n_solid_solutions"] == 3
+    assert summary["delta_mixing_mean_meV_per_atom"] == pytest.approx(-1.0)
+    assert summary["abs_delta_mixing_mean_meV_per_atom"] == pytest.approx(7.0)
+    assert (summary["delta_mixing_min_meV_per_atom"], summary["delta_mixing_max_meV_per_atom"]) == (
+        -12.0,
+        6.0,
+    )
+
+
 def test_a_model_against_itself_changes_nothing_and_the_cache_is_reused(
     sevennet_calculator, tmp_path, monkeypatch
 ):
