@@ -145,6 +145,36 @@ def test_base_replay_structures_carry_the_base_models_labels(sevennet_calculator
         assert np.abs(atoms.arrays["REF_forces"]).max() > 0.01  # rattled, not at a minimum
 
 
+@pytest.mark.slow
+def test_replay_labels_come_from_the_named_model_not_the_starting_checkpoint(
+    few_structures, sevennet_calculator, tmp_path, monkeypatch
+):
+    """A continued finetune (``--base`` an earlier finetune) can replay its foundation model's labels."""
+    from heo_calc.calculator import evaluate_properties
+    from heo_calc.finetune import runner
+
+    trained = []
+    monkeypatch.setattr(runner, "_finetune_sevennet", lambda *args, **kwargs: trained.append(args) or args[3])
+    start = ROOT / "heo_calc" / "models" / "heo-ft.pth"
+    common = {"train": few_structures, "valid": few_structures, "epochs": 1, "base_replay": 2, "seed": 3}
+    runner.finetune(base=str(start), out_dir=tmp_path / "own", **common)
+    runner.finetune(base=str(start), out_dir=tmp_path / "foundation", replay_labels="sevennet-0", **common)
+    assert len(trained) == 2
+
+    own = read(tmp_path / "own" / "data" / "base_replay.extxyz", index=":")
+    foundation = read(tmp_path / "foundation" / "data" / "base_replay.extxyz", index=":")
+    heo_ft = get_calculator("heo-ft", device="cpu")
+    for by_start, by_foundation in zip(own, foundation, strict=True):
+        np.testing.assert_allclose(by_start.positions, by_foundation.positions)  # same cells, same seed
+        assert by_start.info["REF_energy"] == pytest.approx(
+            evaluate_properties(heo_ft, by_start, ("energy",))["energy"], abs=1e-4
+        )
+        assert by_foundation.info["REF_energy"] == pytest.approx(
+            evaluate_properties(sevennet_calculator, by_foundation, ("energy",))["energy"], abs=1e-4
+        )
+        assert abs(by_start.info["REF_energy"] - by_foundation.info["REF_energy"]) > 1e-3
+
+
 def _absolute_paths(value, found: list[str]) -> list[str]:
     if isinstance(value, str) and os.path.isabs(value):
         found.append(value)

@@ -85,7 +85,13 @@ def add_parser(subparsers) -> None:
         default=0,
         metavar="N",
         help="SevenNet: add N rattled binary-oxide structures of the training cations, labelled by the "
-        "base model, to training (default 0: off)",
+        "base model (or --replay-labels), to training (default 0: off)",
+    )
+    command.add_argument(
+        "--replay-labels",
+        metavar="NAME",
+        help="calculator that labels the --base-replay structures (default: the base); when --base is "
+        "an earlier finetune, name its foundation model (e.g. sevennet-0) to hold on to that",
     )
     command.add_argument(
         "--train-shift-scale",
@@ -140,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         drop_listed=Path(args.drop_outliers_from) if args.drop_outliers_from else None,
         anchor_strength=args.anchor_weights,
         base_replay=args.base_replay,
+        replay_labels=args.replay_labels,
     )
     print(f"finetuned model written to {model_path}")
     return 0

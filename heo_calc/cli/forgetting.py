@@ -59,20 +59,9 @@ def add_parser(subparsers) -> None:
     command.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import warnings
-
-    # FrechetCellFilter's matrix logarithm warns at every step about a 1e-13 error: noise here.
-    warnings.filterwarnings("ignore", message="logm result may be inaccurate")
-    from heo_base.atomic_write import atomic_output
-    from heo_calc.forgetting import (
-        ForgettingOptions,
-        RelaxationCache,
-        cations_of,
-        forgetting_report,
-        format_comparison,
-        format_summaries,
-    )
+def _cations_and_solutions(args: argparse.Namespace) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The cations (from --data or --cations) and the rock-salt solid solutions, checked."""
+    from heo_calc.forgetting import cations_of
     from heo_calc.structures.binary_oxides import binary_oxide
 
     if args.data:
@@ -94,6 +83,34 @@ def run(args: argparse.Namespace) -> int:
                 raise CLIError(
                     f"{cation} has no rock-salt end member here; solid solutions are rock salt only"
                 )
+    return cations, solutions
+
+
+def _write_report(out: Path, header: list[str], relaxed, comparison, summaries, models: list[str]) -> None:
+    """Print the markdown report and write forgetting.md, forgetting.csv and relaxed.csv atomically."""
+    from heo_base.atomic_write import atomic_output
+    from heo_calc.forgetting import format_comparison, format_summaries
+
+    report = [*header, format_summaries(summaries), ""]
+    report += [format_comparison(comparison[comparison["model"] == model]) for model in models]
+    text = "\n".join(report)
+    print(text)
+    with atomic_output(out / "forgetting.md") as temporary:
+        temporary.write_text(text + "\n")
+    with atomic_output(out / "forgetting.csv") as temporary:
+        comparison.to_csv(temporary, index=False)
+    with atomic_output(out / "relaxed.csv") as temporary:
+        relaxed.drop(columns=["options"]).to_csv(temporary, index=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    import warnings
+
+    # FrechetCellFilter's matrix logarithm warns at every step about a 1e-13 error: noise here.
+    warnings.filterwarnings("ignore", message="logm result may be inaccurate")
+    from heo_calc.forgetting import ForgettingOptions, RelaxationCache, forgetting_report
+
+    cations, solutions = _cations_and_solutions(args)
     models = [name for name in args.calc.split(",") if name]
     out = Path(args.out)
     options = ForgettingOptions(
@@ -110,22 +127,12 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         progress=not args.quiet,
     )
-    report = [
+    header = [
         f"# Forgetting: {', '.join(models)} against {args.base}",
         "",
         f"{len(cations)} cations: {', '.join(cations)}; solid solutions: "
         f"{', '.join('(' + ','.join(s) + ')O' for s in solutions) or 'none'}. Options: {options.key()}.",
         "",
-        format_summaries(summaries),
-        "",
     ]
-    report += [format_comparison(comparison[comparison["model"] == model]) for model in models]
-    text = "\n".join(report)
-    print(text)
-    with atomic_output(out / "forgetting.md") as temporary:
-        temporary.write_text(text + "\n")
-    with atomic_output(out / "forgetting.csv") as temporary:
-        comparison.to_csv(temporary, index=False)
-    with atomic_output(out / "relaxed.csv") as temporary:
-        relaxed.drop(columns=["options"]).to_csv(temporary, index=False)
+    _write_report(out, header, relaxed, comparison, summaries, models)
     return 0

@@ -199,6 +199,7 @@ def finetune(
     drop_listed: Path | None = None,
     anchor_strength: float = 0.0,
     base_replay: int = 0,
+    replay_labels: str | None = None,
 ) -> Path:
     """Finetune ``base`` on HEO data; return the path of the finetuned model file.
 
@@ -209,7 +210,9 @@ def finetune(
     call) stops training between epochs before that wall time and keeps the best checkpoint
     so far; two ways to hold on to what the base knew: ``anchor_strength`` (λ of an L2 pull
     toward the base weights, ``λ Σ (θ − θ0)²`` added to the loss) and ``base_replay`` (that
-    many binary-oxide structures labelled by the base added to training). (Its length is
+    many binary-oxide structures added to training, labelled by ``replay_labels``, a
+    registry name, by default the base itself: when ``base`` is an earlier finetune, pass its
+    foundation model, e.g. ``sevennet-0``, to hold on to that). (Its length is
     keyword forwarding to the backend's trainer, the steps are the helpers below.)
     """
     import time
@@ -239,7 +242,7 @@ def finetune(
         drop_energy_outliers=drop_energy_outliers,
         drop_listed=drop_listed,
         base_replay=base_replay,
-        replay_model=_registry_name_of_base(base),
+        replay_model=replay_labels or _registry_name_of_base(base),
     )
     if is_sevennet:
         recipe = SevenNetRecipe(
