@@ -1,0 +1,90 @@
+"""Markdown tables for the README and docs/benchmark.md from a benchmark report's metrics.csv.
+
+    python benchmarks/benchmark_tables.py REPORT_DIR [--keys KEY,KEY,...]
+
+Prints (1) one row per calculator, every chosen metric as ``value [95 % interval]``, and
+(2) one row per calculator after the first: the paired difference to the first with its
+interval and verdict. Keys are metrics.csv's ``key`` column, with ``@group`` for a per-group
+metric (e.g. ``substitution.lattice_parameter_median@rocksalt``). Figures are read, not
+recomputed: the report's own intervals and verdicts (``benchmark_suite.metrics``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+from heo_base.markdown import markdown_table
+
+DEFAULT_KEYS = (
+    "accuracy.force_rmse",
+    "accuracy.force_mae",
+    "accuracy.energy_mae_corrected",
+    "accuracy.energy_mae",
+    "rattle_relax.rmsd_median",
+    "rattle_relax.steps_median",
+    "substitution.steps_median",
+)
+
+
+def _number(text: str, digits: int) -> str:
+    return f"{float(text):.{digits}f}" if text not in ("", "nan") else ""
+
+
+def _read(report: Path) -> tuple[list[str], dict[tuple[str, str], dict[str, str]]]:
+    rows = list(csv.DictReader(open(report / "metrics.csv", newline="")))
+    calculators = list(dict.fromkeys(row["calculator"] for row in rows))
+    by_key = {}
+    for row in rows:
+        key = row["key"] + (f"@{row['group']}" if row["group"] else "")
+        by_key[(key, row["calculator"])] = row
+    return calculators, by_key
+
+
+def tables(report: Path, keys: list[str]) -> str:
+    calculators, by_key = _read(report)
+    missing = [key for key in keys if not any((key, c) in by_key for c in calculators)]
+    if missing:
+        raise SystemExit(f"not in {report / 'metrics.csv'}: {', '.join(missing)}")
+    labels = [next(by_key[(key, c)]["label"] for c in calculators if (key, c) in by_key) for key in keys]
+    values, differences = [], []
+    for calculator in calculators:
+        value_row, difference_row = [calculator], [calculator]
+        for key in keys:
+            row = by_key.get((key, calculator))
+            if row is None:
+                value_row.append("")
+                difference_row.append("")
+                continue
+            digits = int(row["digits"] or 2)
+            value_row.append(
+                f"{_number(row['value'], digits)} [{_number(row['low'], digits)}, {_number(row['high'], digits)}]"
+            )
+            if row["verdict"]:
+                difference_row.append(
+                    f"{float(row['difference']):+.{digits}f} [{_number(row['difference_low'], digits)}, "
+                    f"{_number(row['difference_high'], digits)}] **{row['verdict']}**"
+                )
+        values.append(value_row)
+        if len(difference_row) > 1:
+            differences.append(difference_row)
+    first = calculators[0]
+    return "\n\n".join(
+        [
+            markdown_table(["calculator", *labels], values),
+            markdown_table([f"vs {first}", *labels], differences),
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("report", type=Path, help="directory written by --heo-report")
+    parser.add_argument("--keys", default=",".join(DEFAULT_KEYS), help="comma-separated metric keys")
+    args = parser.parse_args()
+    print(tables(args.report, [key for key in args.keys.split(",") if key]))
+
+
+if __name__ == "__main__":
+    main()
