@@ -33,7 +33,8 @@ def _number(text: str, digits: int) -> str:
 
 
 def _read(report: Path) -> tuple[list[str], dict[tuple[str, str], dict[str, str]]]:
-    rows = list(csv.DictReader(open(report / "metrics.csv", newline="")))
+    with open(report / "metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
     calculators = list(dict.fromkeys(row["calculator"] for row in rows))
     by_key = {}
     for row in rows:

@@ -10,7 +10,7 @@ LATTICES = ("rocksalt", "spinel", "fluorite", "perovskite")
 
 
 def add_parser(subparsers) -> None:
-    """Register the command."""
+    """Register the command (long because it declares every option, one call each; no logic)."""
     command = subparsers.add_parser(
         "screen",
         help="screen equimolar HEO compositions: mixing energy, lattice parameter, local distortion",

@@ -111,6 +111,9 @@ def finetune_mace(
         The data hold elements the foundation model does not cover.
     RuntimeError
         mace_run_train failed; the message names the log file.
+
+    Its length is keyword forwarding to :func:`build_run_train_command` and the provenance
+    record; the steps are the helpers below.
     """
     _check_settings(method, replay_file, epochs=epochs, batch_size=batch_size, lr=lr)
     mace_device, cuda_visible = _mace_device(device)

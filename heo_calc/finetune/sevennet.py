@@ -47,7 +47,8 @@ def build_sevennet_config(
     ``cuda:N``) is where sevenn trains; sevenn itself would pick a visible GPU.
     ``work_dir``: the directory sevenn runs in; file paths are written relative to it, so
     that neither the config nor the checkpoints (which store it) name a machine's
-    directories. Without it they are absolute.
+    directories. Without it they are absolute. (Long because it spells out sevenn's config,
+    one key a line.)
     """
 
     def path_for_sevenn(path: Path) -> str:
