@@ -4,8 +4,8 @@
 
 Prints (1) one row per calculator, every chosen metric as ``value [95 % interval]``, and
 (2) one row per calculator after the first: the paired difference to the first with its
-interval and verdict. Keys are metrics.csv's ``key`` column, with ``@group`` for a per-group
-metric (e.g. ``substitution.lattice_parameter_median@rocksalt``). Figures are read, not
+interval and verdict. Keys are metrics.csv's ``key`` column (a per-lattice metric carries its
+lattice: ``substitution[rocksalt].lattice_parameter_median``). Figures are read, not
 recomputed: the report's own intervals and verdicts (``benchmark_suite.metrics``).
 """
 
@@ -32,14 +32,22 @@ def _number(text: str, digits: int) -> str:
     return f"{float(text):.{digits}f}" if text not in ("", "nan") else ""
 
 
+TASK_PREFIX = {"accuracy": "", "rattle_relax": "rattle: ", "substitution": "subst.: "}
+
+
+def _label(row: dict[str, str]) -> str:
+    """The metric's label with its task and lattice, e.g. ``subst.: a final (Å), rocksalt``."""
+    group = f", {row['group']}" if row["group"] else ""
+    return f"{TASK_PREFIX.get(row['task'], row['task'] + ': ')}{row['label']}{group}"
+
+
 def _read(report: Path) -> tuple[list[str], dict[tuple[str, str], dict[str, str]]]:
     with open(report / "metrics.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     calculators = list(dict.fromkeys(row["calculator"] for row in rows))
     by_key = {}
     for row in rows:
-        key = row["key"] + (f"@{row['group']}" if row["group"] else "")
-        by_key[(key, row["calculator"])] = row
+        by_key[(row["key"], row["calculator"])] = row
     return calculators, by_key
 
 
@@ -48,7 +56,7 @@ def tables(report: Path, keys: list[str]) -> str:
     missing = [key for key in keys if not any((key, c) in by_key for c in calculators)]
     if missing:
         raise SystemExit(f"not in {report / 'metrics.csv'}: {', '.join(missing)}")
-    labels = [next(by_key[(key, c)]["label"] for c in calculators if (key, c) in by_key) for key in keys]
+    labels = [_label(next(by_key[(key, c)] for c in calculators if (key, c) in by_key)) for key in keys]
     values, differences = [], []
     for calculator in calculators:
         value_row, difference_row = [calculator], [calculator]
