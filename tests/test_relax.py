@@ -221,3 +221,29 @@ def test_scaled_lbfgs_uses_the_inverse_curvature_of_its_last_step():
         dynamics = optimizer(moved, alpha=15.0, logfile=None)
         dynamics.run(fmax=1e-12, steps=2)
         np.testing.assert_allclose(dynamics.state.H0.diagonal(), expected, rtol=1e-9)
+
+
+def test_the_cell_filters_logm_accuracy_warnings_do_not_reach_the_user(monkeypatch, recwarn):
+    """scipy warns about 1e-13 errors of the deformation's logarithm at every step: silenced, nothing else."""
+    import warnings
+
+    import scipy.linalg
+
+    original, calls = scipy.linalg.logm, []
+
+    def noisy_logm(matrix, *args, **kwargs):
+        calls.append(1)
+        warnings.warn("logm result may be inaccurate, approximate err = 7e-13", RuntimeWarning, stacklevel=2)
+        return original(matrix, *args, **kwargs)
+
+    monkeypatch.setattr(scipy.linalg, "logm", noisy_logm)  # FrechetCellFilter imports it when built
+    atoms = rocksalt_heo_supercell(repeat=1, seed=0, rattle=0.0)
+    sites = atoms.positions.copy()
+    atoms.positions += np.random.default_rng(1).normal(scale=0.03, size=sites.shape)
+    (result,) = relax_many(
+        [atoms], _HarmonicCalculator(sites, stiffness=20.0), fmax=1e-3, strategy="sequential", progress=False
+    )
+    assert result.converged and calls  # the filter did take logarithms
+    assert not [w for w in recwarn if "logm" in str(w.message)]
+    warnings.warn("an unrelated RuntimeWarning", RuntimeWarning, stacklevel=1)
+    assert [str(w.message) for w in recwarn] == ["an unrelated RuntimeWarning"]

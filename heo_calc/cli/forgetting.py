@@ -104,10 +104,6 @@ def _write_report(out: Path, header: list[str], relaxed, comparison, summaries, 
 
 
 def run(args: argparse.Namespace) -> int:
-    import warnings
-
-    # FrechetCellFilter's matrix logarithm warns at every step about a 1e-13 error: noise here.
-    warnings.filterwarnings("ignore", message="logm result may be inaccurate")
     from heo_calc.forgetting import ForgettingOptions, RelaxationCache, forgetting_report
 
     cations, solutions = _cations_and_solutions(args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,6 +149,19 @@ def blas_on_one_thread() -> contextlib.AbstractContextManager:
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def ignore_logm_accuracy_warnings() -> None:
+    """Silence scipy's "logm result may be inaccurate" RuntimeWarning for this process.
+
+    FrechetCellFilter takes the matrix logarithm of the deformation gradient at every step;
+    scipy warns whenever its error estimate exceeds 1000 machine epsilons (2e-13), which
+    for a near-identity 3x3 matrix is noise: a screen printed it twice per step. A filter
+    scoped with ``warnings.catch_warnings`` would not be thread-safe (the lock-step engine
+    relaxes in threads), so this one narrow filter is installed for the process, once a
+    relaxation starts.
+    """
+    warnings.filterwarnings("ignore", message="logm result may be inaccurate", category=RuntimeWarning)
+
+
 class DivergedError(HEOCalcError, RuntimeError):
     """A relaxation that produced NaN or blew the cell apart."""
 
@@ -196,6 +210,8 @@ def relax_structure(
     from heo_calc.validation import check_structure
 
     started = time.perf_counter()
+    if options.relax_cell:
+        ignore_logm_accuracy_warnings()
     working = atoms.copy()
     working.calc = calculator
     steps, initial_energy, converged = 0, float("nan"), False
