@@ -6,8 +6,9 @@
 Each argument after the data file is one committee (comma-separated registry names). Prints,
 per committee, the force RMSE (meV/Å, per component, pooled over the split's atoms), the energy
 MAE (meV/atom) and the wall time on the chosen split (default ``valid``: members are chosen
-on validation, never on test). Evaluation is heo_calc's one routine
-(:func:`heo_calc.evaluation.evaluate_structures`) on a :class:`heo_calc.committee.CommitteeCalculator`.
+on validation, never on test). Evaluation and its summary are heo_calc's own
+(:func:`heo_calc.evaluation.evaluate_structures`, :func:`~heo_calc.evaluation.summarize_accuracy`)
+on a :class:`heo_calc.committee.CommitteeCalculator`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 from heo_base.labelled_data import load_labelled_structures
 from heo_calc.committee import CommitteeCalculator
-from heo_calc.evaluation import evaluate_structures
+from heo_calc.evaluation import evaluate_structures, summarize_accuracy
 
 
 def main() -> None:
@@ -36,11 +35,14 @@ def main() -> None:
     for committee in args.committees:
         members = [name for name in committee.split(",") if name]
         started = time.perf_counter()
-        table = evaluate_structures(CommitteeCalculator(members, device="cpu"), structures)
-        force_rmse = 1000 * np.sqrt(table["force_sq_error_sum"].sum() / table["n_force_components"].sum())
-        energy_mae = 1000 * (table["energy_per_atom_pred"] - table["energy_per_atom_DFT"]).abs().mean()
+        summary = summarize_accuracy(
+            evaluate_structures(CommitteeCalculator(members, device="cpu"), structures)
+        )
         seconds = time.perf_counter() - started
-        print(f"| {' + '.join(members)} | {force_rmse:.1f} | {energy_mae:.1f} | {seconds:.0f} |", flush=True)
+        print(
+            f"| {' + '.join(members)} | {summary.force_rmse:.1f} | {summary.energy_mae:.1f} | {seconds:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

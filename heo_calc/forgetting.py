@@ -475,8 +475,10 @@ def _mixing_range(summary: dict[str, Any]) -> str:
     """``mean [min, max]`` of the mixing-energy deltas, or empty without solid solutions."""
     if not summary.get("n_solid_solutions"):
         return ""
-    mean, low, high = (summary[f"delta_mixing_{key}_meV_per_atom"] for key in ("mean", "min", "max"))
-    return f"{_f(mean, 1)} [{_f(low, 1)}, {_f(high, 1)}]"
+    mean = _f(summary["delta_mixing_mean_meV_per_atom"], 1)
+    low = _f(summary["delta_mixing_min_meV_per_atom"], 1)
+    high = _f(summary["delta_mixing_max_meV_per_atom"], 1)
+    return f"{mean} [{low}, {high}]"
 
 
 def format_comparison(comparison: pd.DataFrame) -> str:
