@@ -471,6 +471,13 @@ def _f(value: float, digits: int) -> str:
     return "" if not np.isfinite(value) else f"{value:.{digits}f}"
 
 
+def _statuses(row: Any) -> str:
+    """One status when base and model agree, else ``base / model``."""
+    return (
+        row.status_base if row.status_base == row.status_model else f"{row.status_base} / {row.status_model}"
+    )
+
+
 def _mixing_range(summary: dict[str, Any]) -> str:
     """``mean [min, max]`` of the mixing-energy deltas, or empty without solid solutions."""
     if not summary.get("n_solid_solutions"):
@@ -512,7 +519,7 @@ def format_comparison(comparison: pd.DataFrame) -> str:
                 _f(r.delta_a_percent, 2),
                 _f(r.a_exp_A, 3),
                 f"{_f(r.max_stress_base_GPa, 2)} / {_f(r.max_stress_model_GPa, 2)}",
-                r.status_base if r.status_base == r.status_model else f"{r.status_base} / {r.status_model}",
+                _statuses(r),
             ]
             for r in binaries.itertuples()
         ]
@@ -538,7 +545,7 @@ def format_comparison(comparison: pd.DataFrame) -> str:
                 _f(r.a_base_A, 3),
                 _f(r.a_model_A, 3),
                 _f(r.a_exp_A, 3),
-                r.status_base if r.status_base == r.status_model else f"{r.status_base} / {r.status_model}",
+                _statuses(r),
             ]
             for r in solutions.itertuples()
         ]
