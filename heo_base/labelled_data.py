@@ -6,11 +6,20 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from ase import Atoms
 
 from heo_base.atomic_write import atomic_output
 from heo_base.errors import LabelledDataError
-from heo_base.labels import ENERGY_KEY, ENERGY_KEYS, FORCES_KEY, energy_label, forces_label, label_keys
+from heo_base.labels import (
+    ENERGY_KEY,
+    ENERGY_KEYS,
+    FORCES_KEY,
+    STRESS_KEY,
+    energy_label,
+    forces_label,
+    label_keys,
+)
 
 
 def load_labelled_structures(
@@ -86,13 +95,18 @@ def _read_extxyz(path: Path) -> list[Atoms]:
 
 
 def write_training_extxyz(structures: Sequence[Atoms], path: str | os.PathLike) -> Path:
-    """Write structures with REF_ labels to extended XYZ atomically (temp file + rename)."""
+    """Write structures with REF_ labels to extended XYZ atomically (temp file + rename).
+
+    Stress labels (``info["REF_stress"]``, eV/Å³) are written when any structure has one;
+    then every structure gets the key, NaN where it has no label (trainers mask NaN).
+    """
     from ase.io import write as ase_write
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Every structure gets the same info keys: trainers turn them into graph attributes,
     # and torch-geometric cannot batch graphs whose attributes differ.
+    with_stress = any(STRESS_KEY in atoms.info for atoms in structures)
     uniform = []
     for index, atoms in enumerate(structures):
         clean = atoms.copy()
@@ -100,7 +114,20 @@ def write_training_extxyz(structures: Sequence[Atoms], path: str | os.PathLike) 
             ENERGY_KEY: float(atoms.info[ENERGY_KEY]),
             "immutable_id": str(atoms.info.get("immutable_id", f"structure-{index}")),
         }
+        if with_stress:
+            stress = atoms.info.get(STRESS_KEY)
+            clean.info[STRESS_KEY] = np.full(6, np.nan) if stress is None else _voigt(stress)
         uniform.append(clean)
     with atomic_output(path) as temporary:
         ase_write(temporary, uniform, format="extxyz")
     return path
+
+
+def _voigt(stress) -> np.ndarray:
+    """A stress (Voigt 6 or 3x3, eV/Å³) as ASE's Voigt 6: xx, yy, zz, yz, xz, xy."""
+    array = np.asarray(stress, dtype=float)
+    if array.shape == (3, 3):
+        return array[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+    if array.shape != (6,):
+        raise LabelledDataError(f"a stress label must be Voigt 6 or 3x3, got shape {array.shape}")
+    return array

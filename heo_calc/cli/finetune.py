@@ -94,6 +94,21 @@ def add_parser(subparsers) -> None:
         "an earlier finetune, name its foundation model (e.g. sevennet-0) to hold on to that",
     )
     command.add_argument(
+        "--zero-stress-below",
+        type=float,
+        metavar="FMAX",
+        help="SevenNet: structures whose largest DFT force component is below FMAX (eV/Å) get a zero-stress "
+        "target (end points of DFT relaxations of positions and cell); the others no stress term "
+        "(default: off, no stress trained)",
+    )
+    command.add_argument(
+        "--stress-weight",
+        type=float,
+        default=1e-4,
+        help="SevenNet, with --zero-stress-below: stress loss weight per kbar^2 against per-atom energy "
+        "(eV/atom)^2 (default: 1e-4)",
+    )
+    command.add_argument(
         "--train-shift-scale",
         action="store_true",
         help="SevenNet: also train the per-species energy shift and scale (default: keep them as pretrained)",
@@ -147,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
         anchor_strength=args.anchor_weights,
         base_replay=args.base_replay,
         replay_labels=args.replay_labels,
+        zero_stress_below=args.zero_stress_below,
+        stress_loss_weight=args.stress_weight,
     )
     print(f"finetuned model written to {model_path}")
     return 0

@@ -18,6 +18,15 @@ sevenn 0.10.4's trainer is used as it is; this entry point only wraps it:
   finetuned model near what the base knew. Validation (and so the choice of the best
   checkpoint) is unchanged: sevenn's error recorder computes its TotalLoss from the data
   terms only.
+* **Missing labels are masked.** sevenn's loss takes the mean over every label of a batch;
+  a structure without a stress label (stress NaN, as ``heo-calc finetune
+  --zero-stress-below`` writes for off-minimum structures) would make it NaN. Its
+  criteria (``sevenn.train.optim.loss_dict``, shared by the training loss and the
+  validation TotalLoss) are wrapped to average over the finite reference values only,
+  and to give zero for a batch that has none. Energies and forces are always finite, so
+  their terms are unchanged. A batch without any stress label counts as zero stress error
+  in the validation TotalLoss, the same in every epoch, so the choice of the best epoch
+  is unaffected by it.
 """
 
 from __future__ import annotations
@@ -117,6 +126,35 @@ def _install_weight_anchor(trainer_class, strength: float, checkpoint: str) -> N
     trainer_class.from_config = staticmethod(from_config_with_anchor)
 
 
+class IgnoreMissingLabels(torch.nn.Module):
+    """A loss criterion over the entries whose reference is finite (zero if none is)."""
+
+    def __init__(self, criterion: torch.nn.Module) -> None:
+        super().__init__()
+        self.criterion = criterion
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        # sevenn passes (prediction, reference) to the loss and (reference, prediction) to
+        # its recorder: mask on both, predictions are always finite.
+        keep = torch.isfinite(first) & torch.isfinite(second)
+        if bool(keep.all()):
+            return self.criterion(first, second)
+        if bool(keep.any()):
+            return self.criterion(first[keep], second[keep])
+        return (torch.nan_to_num(first) * 0.0).sum()
+
+
+def _install_label_masking() -> None:
+    from sevenn.train.optim import loss_dict
+
+    for name, criterion_class in list(loss_dict.items()):
+
+        def masked(criterion_class=criterion_class, **parameters):
+            return IgnoreMissingLabels(criterion_class(**parameters))
+
+        loss_dict[name] = masked
+
+
 def main() -> None:
     torch.serialization.add_safe_globals([slice])
     from sevenn.atom_graph_data import AtomGraphData
@@ -125,6 +163,7 @@ def main() -> None:
 
     torch.serialization.add_safe_globals([AtomGraphData])
     _install_atomic_checkpoints(Trainer)
+    _install_label_masking()
     if os.environ.get(DEADLINE_ENV):
         _install_deadline(Trainer, float(os.environ[DEADLINE_ENV]))
     strength = float(os.environ.get(ANCHOR_STRENGTH_ENV) or 0.0)

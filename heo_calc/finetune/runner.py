@@ -30,6 +30,7 @@ def prepare_training_files(
     drop_listed: Path | None = None,
     base_replay: int = 0,
     replay_model: str = "sevennet-0",
+    zero_stress_below: float | None = None,
 ) -> tuple[Path, Path]:
     """Write ``train.extxyz`` and ``valid.extxyz`` (REF_ keys) into ``out_dir``.
 
@@ -39,7 +40,10 @@ def prepare_training_files(
     ``outlier_model`` (``drop_energy_outliers``, eV/atom) or by the ids of an earlier
     record (``drop_listed``, a ``dropped_outliers.json``); ``base_replay`` structures
     labelled by ``replay_model`` (:mod:`heo_calc.finetune.base_replay`) are added to
-    training. Validation is never filtered nor extended.
+    training. Validation is never filtered nor extended. ``zero_stress_below`` (eV/Å):
+    training and validation structures whose largest DFT force component is below it get a
+    zero-stress label, the others (replay included) none
+    (:func:`heo_calc.finetune.zero_stress.attach_zero_stress_labels`).
     """
     is_hdf5 = train.suffix in {".h5", ".hdf5"}
     train_structures = load_labelled_structures(
@@ -68,6 +72,19 @@ def prepare_training_files(
     if drop_listed is not None:
         train_structures = drop_listed_structures(
             train_structures, Path(drop_listed), record=out_dir / "data" / "dropped_outliers.json"
+        )
+    if zero_stress_below is not None:
+        from heo_calc.finetune.zero_stress import attach_zero_stress_labels
+
+        n_train = attach_zero_stress_labels(train_structures, zero_stress_below)
+        n_valid = attach_zero_stress_labels(valid_structures, zero_stress_below, required=False)
+        logger.info(
+            "zero-stress label on %d of %d training and %d of %d validation structures (max |F| < %g eV/Å)",
+            n_train,
+            len(train_structures),
+            n_valid,
+            len(valid_structures),
+            zero_stress_below,
         )
     if base_replay > 0:
         from heo_calc.finetune.base_replay import base_labelled_structures
@@ -200,6 +217,8 @@ def finetune(
     anchor_strength: float = 0.0,
     base_replay: int = 0,
     replay_labels: str | None = None,
+    zero_stress_below: float | None = None,
+    stress_loss_weight: float = 1e-4,
 ) -> Path:
     """Finetune ``base`` on HEO data; return the path of the finetuned model file.
 
@@ -212,7 +231,9 @@ def finetune(
     toward the base weights, ``λ Σ (θ − θ0)²`` added to the loss) and ``base_replay`` (that
     many binary-oxide structures added to training, labelled by ``replay_labels``, a
     registry name, by default the base itself: when ``base`` is an earlier finetune, pass its
-    foundation model, e.g. ``sevennet-0``, to hold on to that). (Its length is
+    foundation model, e.g. ``sevennet-0``, to hold on to that). ``zero_stress_below``
+    (eV/Å): a zero-stress target, with weight ``stress_loss_weight`` (per kbar², sevenn's
+    stress unit), on structures whose DFT forces are below it (:mod:`heo_calc.finetune.zero_stress`). (Its length is
     keyword forwarding to the backend's trainer, the steps are the helpers below.)
     """
     import time
@@ -228,6 +249,7 @@ def finetune(
         anchor_strength=anchor_strength,
         base_replay=base_replay,
         refit_energy_reference=refit_energy_reference,
+        zero_stress_below=zero_stress_below,
     )
     # Absolute, because the backends' trainers run with the output directory as cwd.
     out_dir = Path(out_dir).resolve()
@@ -243,6 +265,7 @@ def finetune(
         drop_listed=drop_listed,
         base_replay=base_replay,
         replay_model=replay_labels or _registry_name_of_base(base),
+        zero_stress_below=zero_stress_below,
     )
     if is_sevennet:
         recipe = SevenNetRecipe(
@@ -255,6 +278,7 @@ def finetune(
             train_shift_scale=train_shift_scale,
             anchor_strength=anchor_strength,
             device=device,
+            stress_loss_weight=stress_loss_weight if zero_stress_below is not None else 0.0,
         )
         final = _finetune_sevennet(
             base, train_file, valid_file, out_dir, recipe, resume=resume, deadline=deadline
@@ -294,6 +318,7 @@ def _check_arguments(
     anchor_strength: float,
     base_replay: int,
     refit_energy_reference: bool,
+    zero_stress_below: float | None = None,
 ) -> bool:
     """Reject settings that cannot work, before any data is read; returns whether ``base`` is SevenNet."""
     from heo_calc.finetune.sevennet import SEVENNET_FOUNDATIONS
@@ -317,9 +342,14 @@ def _check_arguments(
         raise ValueError(
             "--method replay is mace-torch's multihead finetuning; SevenNet bases support naive only"
         )
-    if not is_sevennet and (time_limit_minutes is not None or anchor_strength or base_replay):
+    if zero_stress_below is not None and not zero_stress_below > 0:
+        raise ValueError(f"--zero-stress-below must be > 0 eV/Å, got {zero_stress_below}")
+    if not is_sevennet and (
+        time_limit_minutes is not None or anchor_strength or base_replay or zero_stress_below is not None
+    ):
         raise ValueError(
-            "--time-limit, --anchor-weights and --base-replay work on SevenNet bases; for MACE use "
+            "--time-limit, --anchor-weights, --base-replay and --zero-stress-below work on SevenNet bases; "
+            "for MACE use "
             "--method replay (mace-torch's multihead replay) and mace_run_train's own options"
         )
     return is_sevennet
@@ -340,7 +370,9 @@ class SevenNetRecipe:
 
     ``lr`` for Adam, decayed by ``lr_decay_per_epoch`` every epoch; loss: MSE of the per-atom
     energy (eV/atom) plus ``force_loss_weight`` × MSE of force components (eV/Å); plus
-    ``anchor_strength`` × Σ (θ − θ0)² when > 0; ``device`` ``cpu``, ``cuda`` or ``auto``.
+    ``anchor_strength`` × Σ (θ − θ0)² when > 0; plus ``stress_loss_weight`` × MSE of the
+    stress components (kbar) over the structures that carry a stress label, when > 0;
+    ``device`` ``cpu``, ``cuda`` or ``auto``.
     """
 
     epochs: int
@@ -352,6 +384,7 @@ class SevenNetRecipe:
     train_shift_scale: bool = False
     anchor_strength: float = 0.0
     device: str = "cpu"
+    stress_loss_weight: float = 0.0
 
 
 def _finetune_sevennet(
@@ -391,6 +424,7 @@ def _finetune_sevennet(
         train_shift_scale=recipe.train_shift_scale,
         device=resolve_device(recipe.device),
         work_dir=train_dir,
+        stress_loss_weight=recipe.stress_loss_weight,
     )
     if resume:
         config["train"]["continue"] = _resume_block(train_dir)

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from heo_base.atomic_write import atomic_output
-from heo_base.labels import ENERGY_KEY, FORCES_KEY
+from heo_base.labels import ENERGY_KEY, FORCES_KEY, STRESS_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +38,14 @@ def build_sevennet_config(
     train_shift_scale: bool = False,
     device: str = "cpu",
     work_dir: Path | None = None,
+    stress_loss_weight: float = 0.0,
 ) -> dict[str, Any]:
     """Return a sevenn ``input.yaml`` (as a dict) that finetunes ``base`` on our data.
 
     The model block is read from sevenn's own preset of that model, so the architecture
     always matches the checkpoint. Energies are trained per atom (eV/atom), forces in eV/Å;
-    our data carry no stress, so stress is not trained. ``device`` (``cpu``, ``cuda``,
+    stress (kbar in sevenn's loss) only with ``stress_loss_weight`` > 0, on the structures
+    whose ``REF_stress`` is finite (the others are masked: :mod:`heo_calc.finetune._sevenn_entry`). ``device`` (``cpu``, ``cuda``,
     ``cuda:N``) is where sevenn trains; sevenn itself would pick a visible GPU.
     ``work_dir``: the directory sevenn runs in; file paths are written relative to it, so
     that neither the config nor the checkpoints (which store it) name a machine's
@@ -65,7 +67,7 @@ def build_sevennet_config(
     train = {
         "device": device,
         "random_seed": seed,
-        "is_train_stress": False,
+        "is_train_stress": stress_loss_weight > 0,
         "epoch": epochs,
         **loss_block,
         "optimizer": "adam",
@@ -73,7 +75,7 @@ def build_sevennet_config(
         "scheduler": "exponentiallr",
         "scheduler_param": {"gamma": lr_decay_per_epoch},
         "force_loss_weight": force_loss_weight,
-        "stress_loss_weight": 0.0,
+        "stress_loss_weight": stress_loss_weight,
         "per_epoch": 1,
         "error_record": [
             ["Energy", "RMSE"],
@@ -92,7 +94,12 @@ def build_sevennet_config(
     }
     data: dict[str, Any] = {
         "batch_size": batch_size,
-        "data_format_args": {"index": ":", "energy_key": ENERGY_KEY, "force_key": FORCES_KEY},
+        "data_format_args": {
+            "index": ":",
+            "energy_key": ENERGY_KEY,
+            "force_key": FORCES_KEY,
+            **({"stress_key": STRESS_KEY} if stress_loss_weight > 0 else {}),
+        },
         "load_trainset_path": [path_for_sevenn(train_file)],
     }
     if valid_file is not None:
