@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ase.calculators.calculator import Calculator
 
 from heo_calc.backends._common import float32_only, require_package, resolve_device
@@ -16,6 +18,21 @@ CAPABILITIES = Capabilities(
     dtype="float32",
     covered_numbers=lambda calculator: frozenset(range(1, _CHGNET_MAX_Z + 1)),
 )
+
+
+def chgnet_weights_path(version: str = CHGNET_MODEL_VERSION) -> Path | None:
+    """The weights file of CHGNet ``version`` inside the installed chgnet package, or ``None`` if absent.
+
+    Found without importing chgnet (its import costs seconds): ``chgnet/pretrained/<version>/*.pth.tar``.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("chgnet")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    directory = Path(next(iter(spec.submodule_search_locations))) / "pretrained" / version
+    files = sorted(directory.glob("*.pth.tar"))
+    return files[0] if files else None
 
 
 def make_chgnet(*, device: str = "auto", dtype: str = "float64", **kwargs) -> Calculator:

@@ -43,6 +43,14 @@ def import_sevenn_calculator():
     return SevenNetCalculator
 
 
+def sevennet_pretrained_path(keyword: str) -> Path:
+    """The checkpoint file inside the sevenn package of a pretrained keyword (``7net-0``, ``7net-l3i5``)."""
+    import_sevenn_calculator()  # sevenn.util imports e3nn, which needs the ``slice`` global allowed
+    from sevenn.util import pretrained_name_to_path
+
+    return Path(pretrained_name_to_path(keyword))
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """A sevenn checkpoint (``model_state_dict``, ``config``...) loaded weights-only on the CPU.
 
