@@ -27,7 +27,7 @@ timeout 60 python3 benchmarks/bench_relax.py --calc heo-ft --n 32 --variants loc
     --out "$OUT/bench_relax.jsonl" --variant-timeout 55
 
 echo "== 2. finetuning side by side for $TRAIN_MIN min $(date -u +%T)"
-COMMON=(--train runs/heo.h5 --drop-outliers-from docs/heo-ft-training/stage3/dropped_outliers.json
+COMMON=(--train runs/heo.h5 --drop-outliers-from heo_calc/models/heo-ft.dropped_outliers.json
         --batch-size 8 --lr-decay 0.95 --epochs 60 --device cuda --time-limit "$TRAIN_MIN")
 W=runs/gpu; mkdir -p $W
 run() { name=$1; shift; OMP_NUM_THREADS=3 python3 -m heo_calc.cli finetune --out "$W/$name" "${COMMON[@]}" "$@" > "$W/$name.log" 2>&1 & }

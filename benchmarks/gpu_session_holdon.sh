@@ -25,7 +25,7 @@ export PYTHONPATH=$SITE PYTHONUNBUFFERED=1 HEO_CALC_OFFLINE=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 
 echo "== A. finetunes, 7 epochs each $(date -u +%T)"
-COMMON=(--train runs/heo.h5 --drop-outliers-from docs/heo-ft-training/stage3/dropped_outliers.json
+COMMON=(--train runs/heo.h5 --drop-outliers-from heo_calc/models/heo-ft.dropped_outliers.json
         --batch-size 8 --lr-decay 0.95 --epochs 7 --device cuda --time-limit "${TRAIN_MIN:-4.3}")
 W=runs/gpu3; mkdir -p $W "$OUT/models"
 run() { name=$1; shift; OMP_NUM_THREADS=3 python3 -m heo_calc.cli finetune --out "$W/$name" "${COMMON[@]}" "$@" > "$W/$name.log" 2>&1 & }

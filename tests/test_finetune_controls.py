@@ -94,7 +94,7 @@ def test_device_goes_into_the_sevenn_config(tmp_path):
 def test_a_recorded_outlier_list_is_reused_by_id(dev_h5, tmp_path):
     from heo_calc.finetune.runner import prepare_training_files
 
-    listing = ROOT / "docs" / "heo-ft-training" / "stage3" / "dropped_outliers.json"
+    listing = ROOT / "heo_calc" / "models" / "heo-ft.dropped_outliers.json"
     listed = {row["id"] for row in json.loads(listing.read_text())["dropped"]}
     train_file, valid_file = prepare_training_files(dev_h5, None, tmp_path, seed=1, drop_listed=listing)
     kept = {atoms.info["immutable_id"] for atoms in read(train_file, index=":")}
