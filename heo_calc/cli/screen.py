@@ -66,7 +66,17 @@ def add_parser(subparsers) -> None:
     command.add_argument(
         "--resume",
         action="store_true",
-        help="continue the screen in --out: finished compositions are kept, not redone",
+        help="continue the screen in --out: finished compositions are kept, not redone. Only with the "
+        "same options and the same model: the model's identity (registry name, SHA-256 of its weights "
+        "file, dtype) is recorded in --out/screen.json, and resuming with other weights under the same "
+        "name (a retrained sevennet:PATH file, an upgraded heo-ft) stops with an error naming both",
+    )
+    command.add_argument(
+        "--discard-stale",
+        action="store_true",
+        help="with --resume: if --out holds compositions computed with other weights, delete them (and "
+        "the result tables) and screen again with the current model instead of stopping. Parents are "
+        "cached per model identity, so new weights always relax their own",
     )
     where = command.add_mutually_exclusive_group()
     where.add_argument(
@@ -99,6 +109,8 @@ def compositions_of(args: argparse.Namespace) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the screen (long because it maps every option onto :class:`ScreenSettings`; no logic)."""
+    from heo_calc.provenance import describe_identity
     from heo_calc.screening import ScreenSettings, run_screen
     from heo_calc.status import Status
 
@@ -116,12 +128,15 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
     )
     compositions = compositions_of(args)
+    if args.discard_stale and not args.resume:
+        raise CLIError("--discard-stale goes with --resume: heo-calc screen --resume --discard-stale ...")
     try:
         result = run_screen(
             compositions,
             settings,
             args.out,
             resume=args.resume,
+            discard_stale=args.discard_stale,
             workers=args.workers,
             dask_scheduler=args.dask_scheduler,
             progress=not args.quiet,
@@ -135,4 +150,5 @@ def run(args: argparse.Namespace) -> int:
         f"{statuses.count(Status.OK)} ok, {statuses.count(Status.NOT_CONVERGED)} not converged, "
         f"{statuses.count(Status.FAILED)} failed; ranking in {result.out_dir / 'ranking.md'}"
     )
+    print(f"model: {describe_identity(result.model)}")
     return 1 if Status.FAILED in statuses else 0

@@ -142,6 +142,13 @@ def worker_calculator(calculator_name: str, device: str) -> Calculator:
         return _WORKER_MODELS[key]
 
 
+def identity_in_worker(calculator_name: str, device: str) -> dict[str, Any]:
+    """Run on a worker: the model identity (:func:`heo_calc.provenance.model_identity`) of its cached calculator."""
+    from heo_calc.provenance import model_identity
+
+    return model_identity(worker_calculator(calculator_name, device), calculator_name)
+
+
 def relax_in_worker(
     atoms: Atoms, calculator_name: str, device: str, options: RelaxOptions, name: str, trajectory: Path | None
 ) -> RelaxResult:

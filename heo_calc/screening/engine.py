@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ase.calculators.calculator import Calculator
 
@@ -24,6 +25,20 @@ class Engine:
     calculator: str | Calculator
     executor: Executor | None
     where: str
+    _identity: dict[str, Any] | None = field(default=None, repr=False)
+
+    def identity(self, device: str) -> dict[str, Any]:
+        """The model identity (:func:`heo_calc.provenance.model_identity`), asked where the model runs; computed once."""
+        if self._identity is None:
+            if self.executor is None:
+                from heo_calc.provenance import model_identity
+
+                self._identity = model_identity(self.calculator, self.name)  # type: ignore[arg-type]
+            else:
+                from heo_calc.relax.strategies import identity_in_worker
+
+                self._identity = self.executor.submit(identity_in_worker, self.name, device).result()
+        return self._identity
 
     def covered_numbers(self, device: str) -> frozenset[int] | None:
         """Atomic numbers the calculator covers (``None``: it does not say), asked where it runs."""

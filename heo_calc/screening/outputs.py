@@ -2,8 +2,12 @@
 
 * ``results.csv``: one row per composition and realization (:class:`~heo_calc.screening.records.RealizationRecord`).
 * ``summary.csv``: one row per composition (:class:`~heo_calc.screening.records.CompositionSummary`).
-* ``results.json``: settings, parents, and every composition with its realizations.
-* ``ranking.md``: compositions by mean mixing energy, lowest first.
+* ``results.json``: settings, the model identity (``model``), parents, and every
+  composition with its realizations.
+* ``ranking.md``: compositions by mean mixing energy, lowest first, under a line naming the model.
+
+Both CSV files end with the model identity's columns (``model_name``, ``model_file``,
+``model_sha256``, ``model_dtype``, ``model_key``: :func:`heo_calc.provenance.identity_columns`).
 * ``mixing_energy.png``: mixing energy by rank with the standard deviation over realizations.
 * ``lattice_vegard.png``: relaxed pseudo-cubic lattice parameter against Vegard's law.
 """
@@ -17,6 +21,7 @@ from pathlib import Path
 
 from heo_base.atomic_write import atomic_output
 from heo_base.markdown import markdown_table
+from heo_calc.provenance import describe_identity, identity_columns
 from heo_calc.screening.records import CompositionRecord, ParentRecord, as_dict, as_row
 from heo_calc.screening.references import REFERENCE_NOTES
 from heo_calc.screening.settings import ScreenSettings
@@ -41,8 +46,10 @@ def _pm(mean: float, std: float, digits: int) -> str:
     return _number(mean, digits) + (f" ± {std:.{digits}f}" if math.isfinite(std) else "")
 
 
-def ranking_markdown(settings: ScreenSettings, records: Sequence[CompositionRecord]) -> str:
-    """The ranking table with a header that says what was computed and how."""
+def ranking_markdown(
+    settings: ScreenSettings, records: Sequence[CompositionRecord], identity: dict | None = None
+) -> str:
+    """The ranking table with a header that says what was computed, how, and with which model."""
     header = [
         "rank", "composition", "ΔE_mix (meV/atom)", "a (Å)", "a Vegard (Å)", "Δa vs Vegard (%)",
         "σ(M-O) (Å)", "converged", "steps", "committee spread (eV/Å)", "status",
@@ -60,6 +67,7 @@ def ranking_markdown(settings: ScreenSettings, records: Sequence[CompositionReco
     lines = [
         f"# Screen: equimolar {settings.lattice} HEOs with `{settings.calculator}`",
         "",
+        *([f"Model: {describe_identity(identity)}.", ""] if identity else []),
         f"{len(records)} compositions, {settings.realizations} {settings.arrangement} realization(s) each "
         f"(seeds {settings.seed}-{settings.seed + settings.realizations - 1}), fmax {settings.fmax} eV/Å, "
         f"rattle {settings.rattle} Å. Mean ± sample standard deviation over realizations; ΔE_mix against "
@@ -79,25 +87,28 @@ def write_tables(
     settings: ScreenSettings,
     parents: dict[str, ParentRecord],
     records: Sequence[CompositionRecord],
+    identity: dict | None = None,
 ) -> None:
-    """``results.csv``, ``summary.csv``, ``results.json`` and ``ranking.md``."""
+    """``results.csv``, ``summary.csv``, ``results.json`` and ``ranking.md``, with the model ``identity`` where given."""
     import pandas as pd
 
     ordered = ranked(records)
-    realizations = pd.DataFrame([as_row(r) for record in ordered for r in record.realizations])
-    summaries = pd.DataFrame([as_row(record.summary) for record in ordered])
+    columns = identity_columns(identity) if identity else {}
+    realizations = pd.DataFrame([as_row(r) | columns for record in ordered for r in record.realizations])
+    summaries = pd.DataFrame([as_row(record.summary) | columns for record in ordered])
     for name, table in (("results.csv", realizations), ("summary.csv", summaries)):
         with atomic_output(out_dir / name) as temporary:
             table.to_csv(temporary, index=False)
     document = {
         "settings": settings.decisive(),
+        "model": identity,
         "parents": [as_dict(parents[c]) for c in sorted(parents)],
         "compositions": [record.as_dict() for record in ordered],
     }
     with atomic_output(out_dir / "results.json") as temporary:
         temporary.write_text(json.dumps(document, indent=2))
     with atomic_output(out_dir / "ranking.md") as temporary:
-        temporary.write_text(ranking_markdown(settings, records))
+        temporary.write_text(ranking_markdown(settings, records, identity))
 
 
 def write_plots(out_dir: Path, settings: ScreenSettings, records: Sequence[CompositionRecord]) -> None:

@@ -20,21 +20,25 @@ rattled 64-atom start (Jahn-Teller Cu2+), which shifted every Cu-containing mixi
 by ~20 meV/atom.
 
 Cache: ``<out>/parents/<calculator>/<lattice>-<formula>-<key>.json`` (and the relaxed
-``.extxyz``), where the key hashes everything that decides the result (calculator, cell
-size, rattle, fmax, steps, optimizer). Failed parents are not cached: the next run retries.
+``.extxyz``), where the key hashes everything that decides the result: the model identity
+(:func:`heo_calc.provenance.identity_key`: name, SHA-256 of the weights, dtype), cell size,
+rattle, fmax, steps, optimizer. New weights under the same name (a retrained
+``sevennet:PATH`` file, a new heo-ft) therefore never find the old parents. Each file
+holds the full identity under ``model`` (the ``.extxyz`` its flat ``model_*`` fields in
+``atoms.info``). Failed parents are not cached: the next run retries.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from heo_base.atomic_write import atomic_output
+from heo_calc.provenance import flat_identity, identity_key, short_hash
 from heo_calc.relax import RelaxResult, relax_many
 from heo_calc.screening.engine import Engine
 from heo_calc.screening.records import ParentRecord, as_dict, from_dict
@@ -62,11 +66,15 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
-def cache_path(out_dir: Path, settings: ScreenSettings, cation: str) -> Path:
-    """Where the parent of ``cation`` under ``settings`` is cached (``.json``; ``.extxyz`` beside it)."""
+def cache_path(out_dir: Path, settings: ScreenSettings, cation: str, model_key: str) -> Path:
+    """Where the parent of ``cation`` under ``settings`` and model ``model_key`` is cached (``.json``; ``.extxyz`` beside it).
+
+    ``model_key``: :func:`heo_calc.provenance.identity_key` of the calculator's identity.
+    """
     parent = parent_lattice(settings.lattice)
     decisive = {
         "calculator": settings.calculator,
+        "model": model_key,
         "lattice": settings.lattice,
         "cation": cation,
         "sites": parent.reference_sites,
@@ -76,8 +84,7 @@ def cache_path(out_dir: Path, settings: ScreenSettings, cation: str) -> Path:
         "max_steps": settings.max_steps,
         "optimizer": settings.optimizer,
     }
-    key = hashlib.sha1(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:10]
-    name = f"{settings.lattice}-{parent.reference_formula(cation)}-{key}.json"
+    name = f"{settings.lattice}-{parent.reference_formula(cation)}-{short_hash(decisive)}.json"
     return out_dir / "parents" / _safe(settings.calculator) / name
 
 
@@ -111,22 +118,26 @@ def _load(path: Path) -> ParentRecord | None:
     return from_dict(ParentRecord, json.loads(path.read_text()))
 
 
-def _store(path: Path, record: ParentRecord, result: RelaxResult) -> None:
+def _store(path: Path, record: ParentRecord, result: RelaxResult, identity: dict[str, Any]) -> None:
     from ase.io import write
 
+    atoms = result.atoms.copy()
+    atoms.info.update(flat_identity(identity))
     with atomic_output(path.with_suffix(".extxyz")) as temporary:
-        write(temporary, result.atoms, format="extxyz")
+        write(temporary, atoms, format="extxyz")
     with atomic_output(path) as temporary:
-        temporary.write_text(json.dumps(as_dict(record), indent=2))
+        temporary.write_text(json.dumps({**as_dict(record), "model": identity}, indent=2))
 
 
 def relax_parents(
     cations: Sequence[str], settings: ScreenSettings, engine: Engine, out_dir: Path, *, progress: bool = True
 ) -> dict[str, ParentRecord]:
-    """The parent of every cation in ``cations``: from the cache, else relaxed now (together) and cached."""
+    """The parent of every cation in ``cations``: from the cache of this model identity, else relaxed now (together) and cached."""
+    identity = engine.identity(settings.device)
+    key = identity_key(identity)
     records: dict[str, ParentRecord] = {}
     for cation in cations:
-        cached = _load(cache_path(out_dir, settings, cation))
+        cached = _load(cache_path(out_dir, settings, cation, key))
         if cached is not None:
             records[cation] = cached
     missing = [c for c in cations if c not in records]
@@ -148,7 +159,7 @@ def relax_parents(
         for cation, result in zip(missing, results):
             records[cation] = parent_record(settings, cation, result)
             if records[cation].usable:
-                _store(cache_path(out_dir, settings, cation), records[cation], result)
+                _store(cache_path(out_dir, settings, cation, key), records[cation], result, identity)
                 if not records[cation].converged:
                     logger.warning(
                         "parent %s did not converge in %d steps", records[cation].formula, settings.max_steps

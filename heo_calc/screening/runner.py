@@ -40,6 +40,7 @@ class ScreenResult:
     resumed: list[str]
     out_dir: Path
     engine: str
+    model: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -153,6 +154,7 @@ def run_screen(
     out_dir: str | Path,
     *,
     resume: bool = False,
+    discard_stale: bool = False,
     executor: Executor | None = None,
     workers: int | None = None,
     dask_scheduler: str | None = None,
@@ -160,8 +162,10 @@ def run_screen(
 ) -> ScreenResult:
     """Screen ``compositions`` on ``settings.lattice``; results and files in ``out_dir``.
 
-    With ``resume``, compositions already finished in ``out_dir`` (same settings) are
-    neither relaxed again nor lost. Relaxations run in this process unless ``executor`` (any
+    With ``resume``, compositions already finished in ``out_dir`` (same settings, same model
+    identity) are neither relaxed again nor lost; finished compositions of other weights raise
+    :class:`~heo_calc.screening.store.ScreenOutputError`, or with ``discard_stale`` are
+    deleted and screened again (:mod:`heo_calc.screening.store`). Relaxations run in this process unless ``executor`` (any
     ``concurrent.futures`` executor or a Dask ``Client``), ``workers`` (local processes) or
     ``dask_scheduler`` (an address) says otherwise; the numbers do not depend on where.
     Raises :class:`~heo_calc.errors.CompositionError` for input that cannot be screened
@@ -177,17 +181,7 @@ def run_screen(
         )
     sites = choose_sites(settings.lattice, compositions, settings.sites)
     store = ScreenStore(out_dir)
-    store.open(settings, resume=resume)
-    requested = {c.label for c in compositions}
-    done = {label: r for label, r in store.finished().items() if label in requested} if resume else {}
-    todo = [c for c in compositions if c.label not in done]
-    if done:
-        logger.info(
-            "resuming: %d of %d compositions already finished in %s",
-            len(compositions) - len(todo),
-            len(compositions),
-            out_dir,
-        )
+    store.check(settings, resume=resume)  # before the model is built: wrong options fail at once
     with open_engine(
         settings.calculator,
         device=settings.device,
@@ -195,6 +189,10 @@ def run_screen(
         workers=workers,
         dask_scheduler=dask_scheduler,
     ) as engine:
+        identity = engine.identity(settings.device)
+        store.open(settings, identity, resume=resume, discard_stale=discard_stale)
+        done = _resumed(store, compositions) if resume else {}
+        todo = [c for c in compositions if c.label not in done]
         check_coverage(
             compositions, settings.lattice, engine.covered_numbers(settings.device), settings.calculator
         )
@@ -204,12 +202,22 @@ def run_screen(
 
         def record_finished(record: CompositionRecord) -> None:
             finished[record.summary.composition] = record
-            write_tables(out_dir, settings, parents, list(finished.values()))
+            write_tables(out_dir, settings, parents, list(finished.values()), identity)
 
         _relax_mixtures(todo, sites, parents, engine, _Collector(settings, store, record_finished), progress)
     records = [finished[c.label] for c in compositions]
-    write_tables(out_dir, settings, parents, records)
+    write_tables(out_dir, settings, parents, records, identity)
     write_plots(out_dir, settings, records)
-    return ScreenResult(
-        records, parents, [c.label for c in compositions if c.label in done], out_dir, engine.where
-    )
+    resumed = [c.label for c in compositions if c.label in done]
+    return ScreenResult(records, parents, resumed, out_dir, engine.where, identity)
+
+
+def _resumed(store: ScreenStore, compositions: Sequence[Composition]) -> dict[str, CompositionRecord]:
+    """The requested compositions already finished in ``store``, by label (logged)."""
+    requested = {c.label for c in compositions}
+    done = {label: r for label, r in store.finished().items() if label in requested}
+    if done:
+        logger.info(
+            "resuming: %d of %d compositions already finished in %s", len(done), len(compositions), store.root
+        )
+    return done
