@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from heo_base.atomic_write import atomic_output
 from heo_calc.cli._common import CLIError, read_structures
@@ -15,7 +18,9 @@ def add_parser(subparsers) -> None:
         "relax",
         help="relax positions and cell of structures (FrechetCellFilter)",
         description="Relax every structure in FILE... (any ASE-readable format, all frames) and write "
-        "the final structures (extxyz) and summary.json to --out.",
+        "the final structures (extxyz) and summary.json to --out. Both record the model's identity "
+        "(registry name, weights file and its SHA-256, dtype, package versions, device): summary.json "
+        "under 'model', each extxyz as flat model_* keys of its info line.",
     )
     command.add_argument(
         "files", nargs="+", metavar="FILE", help="structure files (extxyz, cif, POSCAR, ...)"
@@ -63,46 +68,80 @@ def add_parser(subparsers) -> None:
     command.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import contextlib
+@contextlib.contextmanager
+def _model(args: argparse.Namespace) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+    """(calculator, executor, model identity) for the options.
+
+    In this process the calculator is built here once and passed on as an object; on worker
+    processes (``--workers N``) or a Dask cluster it travels by name, each worker builds its
+    own, and the identity is asked of a worker (where the model runs).
+    """
+    from heo_calc.registry import get_calculator, require_available
+
+    require_available(args.calc)  # an unknown name or missing weights: before any work
+    distributed = args.dask_scheduler or (args.workers and args.workers > 1 and not args.sequential)
+    if not distributed:
+        from heo_calc.provenance import model_identity
+
+        calculator = get_calculator(args.calc, device=args.device)
+        yield calculator, None, model_identity(calculator, args.calc)
+        return
+    from heo_calc.relax.clusters import dask_executor, local_processes
+    from heo_calc.relax.strategies import identity_in_worker
+
+    opened = dask_executor(args.dask_scheduler) if args.dask_scheduler else local_processes(args.workers)
+    with opened as executor:
+        yield args.calc, executor, executor.submit(identity_in_worker, args.calc, args.device).result()
+
+
+def _write_outputs(out_dir: Path, args: argparse.Namespace, results: list, identity: dict[str, Any]) -> None:
+    """Each relaxed structure (extxyz, identity in ``info``) and summary.json (identity under ``model``)."""
     import json
 
     from ase.io import write
 
+    from heo_calc.provenance import flat_identity
+
+    for index, result in enumerate(results):
+        print(result.summary())
+        if result.status != "failed":
+            atoms = result.atoms.copy()
+            atoms.info.update(flat_identity(identity))
+            with atomic_output(out_dir / f"{index:04d}-{result.name}.extxyz") as temporary:
+                write(temporary, atoms, format="extxyz")
+    summary = {
+        "calculator": args.calc,
+        "model": identity,
+        "fmax": args.fmax,
+        "results": [result.as_row() for result in results],
+    }
+    with atomic_output(out_dir / "summary.json") as temporary:
+        temporary.write_text(json.dumps(summary, indent=2))
+
+
+def run(args: argparse.Namespace) -> int:
     from heo_calc.relax import relax_many
-    from heo_calc.relax.clusters import dask_executor
 
     if args.dask_scheduler and (args.workers or args.sequential):
         raise CLIError("--dask-scheduler runs on the cluster's workers; drop --workers and --sequential")
     structures = read_structures(args.files)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with dask_executor(args.dask_scheduler) if args.dask_scheduler else contextlib.nullcontext() as executor:
+    with _model(args) as (calculator, executor, identity):
         results = relax_many(
             structures,
-            args.calc,  # by name: worker processes and clusters build their own copy
+            calculator,
             fmax=args.fmax,
             max_steps=args.steps,
             optimizer=args.optimizer,
             strategy="sequential" if args.sequential else "auto",
-            workers=args.workers,
             executor=executor,
             relax_cell=not args.fixed_cell,
             trajectory_dir=out_dir / "trajectories" if args.trajectory else None,
             progress=not args.quiet,
             device=args.device,
         )
-    for index, result in enumerate(results):
-        print(result.summary())
-        if result.status != "failed":
-            final = out_dir / f"{index:04d}-{result.name}.extxyz"
-            with atomic_output(final) as temporary:
-                write(temporary, result.atoms, format="extxyz")
-    rows = [result.as_row() for result in results]
-    with atomic_output(out_dir / "summary.json") as temporary:
-        temporary.write_text(
-            json.dumps({"calculator": args.calc, "fmax": args.fmax, "results": rows}, indent=2)
-        )
+    _write_outputs(out_dir, args, results, identity)
     n_failed = sum(result.status == "failed" for result in results)
     n_converged = sum(result.converged for result in results)
     print(f"{n_converged}/{len(results)} converged, {n_failed} failed; results in {out_dir}")
