@@ -321,17 +321,24 @@ def evaluate_calculator_on_splits(
 ) -> dict[str, tuple[pd.DataFrame, AccuracySummary]]:
     """:func:`evaluate_calculator` on several sets (e.g. valid and test), the reference fit evaluated once.
 
-    Returns, per key of ``splits``, the per-structure table and the summary.
+    Returns, per key of ``splits``, the per-structure table and the summary. Each table
+    starts with the ``calculator`` column and the model identity's columns
+    (:func:`heo_calc.provenance.identity_columns`: ``model_file``, ``model_sha256``,
+    ``model_dtype``, ``model_key``), so that every row names the weights that made it.
     """
+    from heo_calc.provenance import identity_columns, model_identity
     from heo_calc.registry import get_calculator
 
     calculator = get_calculator(name, device=device)
+    columns = identity_columns(model_identity(calculator, name))
+    del columns["model_name"]  # the calculator column
     fit = fit_structures or ()
     fit_table = evaluate_structures(calculator, fit) if len(fit) else None
     results = {}
     for split, structures in splits.items():
         table, summary = evaluate_accuracy(calculator, structures, fit, fit_table=fit_table)
-        table.insert(0, "calculator", name)
+        for position, (column, value) in enumerate({"calculator": name, **columns}.items()):
+            table.insert(position, column, value)
         results[split] = (table, summary)
     return results
 

@@ -27,7 +27,11 @@ def add_parser(subparsers) -> None:
     command.add_argument(
         "--fit-split", default="train", help="split of an .h5 the reference is fitted on (default: train)"
     )
-    command.add_argument("--out", help="write the per-structure table as CSV")
+    command.add_argument(
+        "--out",
+        help="write the per-structure table as CSV; its columns model_file, model_sha256, model_dtype "
+        "and model_key name the weights of each row's calculator",
+    )
     command.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     command.set_defaults(handler=run)
 
