@@ -25,6 +25,7 @@ dicts).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib.metadata
 import json
@@ -70,9 +71,14 @@ def sha256_of_file(path: str | os.PathLike) -> str:
 
 
 def short_hash(record: Any, length: int = SHORT) -> str:
-    """The first ``length`` hex characters of the SHA-256 of ``record`` as sorted-key JSON (a cache key)."""
+    """A cache key: the first ``length`` characters of the SHA-256 of ``record`` (sorted-key JSON), in base32.
+
+    Lowercase base32 (``a-z``, ``2-7``) rather than hex, so that a key practically never reads
+    as a number where files are parsed loosely (extxyz ``info`` turns ``123456`` or ``12e45``
+    into numbers); 12 characters are 60 bits.
+    """
     text = json.dumps(record, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
+    return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode().lower()[:length]
 
 
 def package_versions(packages: tuple[str, ...] = _VERSION_PACKAGES) -> dict[str, str]:
@@ -204,7 +210,7 @@ def model_identity(calculator: Calculator, name: str | None = None) -> dict[str,
 
 
 def identity_key(identity: dict[str, Any]) -> str:
-    """A short stable key (12 hex characters) of the fields of ``identity`` that decide the numbers.
+    """A short stable key (:func:`short_hash`, 12 characters) of the fields of ``identity`` that decide the numbers.
 
     Those are the registry name, the model file's SHA-256 and the dtype (and, for a
     committee, the key of every member). Deliberately *not* the device, the model file's
@@ -246,22 +252,23 @@ def flat_identity(identity: dict[str, Any]) -> dict[str, str]:
     ``model_dtype``, ``model_device``, ``model_versions`` (``package=version;...``) and
     ``model_key`` (:func:`identity_key`). For a committee, ``model_file`` and
     ``model_sha256`` list the members' in order, separated by ``;``, and ``model_members``
-    their names. Missing values are empty strings.
+    their names. Missing values are ``none`` (an empty value would break an extxyz comment line).
     """
     members = identity.get("members") or []
 
     def field(key: str) -> str:
         values = [member.get(key) for member in members] if members else [identity.get(key)]
-        return ";".join(str(value) if value is not None else "" for value in values)
+        return ";".join(str(value) if value is not None else "none" for value in values)
 
+    versions = ";".join(f"{k}={v}" for k, v in sorted((identity.get("versions") or {}).items()))
     flat = {
-        "model_name": str(identity.get("name") or ""),
-        "model_backend": str(identity.get("backend") or ""),
+        "model_name": str(identity.get("name") or "none"),
+        "model_backend": str(identity.get("backend") or "none"),
         "model_file": field("model_file"),
         "model_sha256": field("model_sha256"),
-        "model_dtype": str(identity.get("dtype") or ""),
-        "model_device": str(identity.get("device") or ""),
-        "model_versions": ";".join(f"{k}={v}" for k, v in sorted((identity.get("versions") or {}).items())),
+        "model_dtype": str(identity.get("dtype") or "none"),
+        "model_device": str(identity.get("device") or "none"),
+        "model_versions": versions or "none",
         "model_key": identity_key(identity),
     }
     if members:

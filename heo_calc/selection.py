@@ -256,8 +256,16 @@ def _pick_directory(frame: ScoredFrame) -> str:
     return f"{frame.pick:03d}-{stem}-frame{frame.frame.index}"
 
 
-def write_selection(ranked: Sequence[ScoredFrame], out_dir: str | os.PathLike) -> dict[str, Any]:
+def write_selection(
+    ranked: Sequence[ScoredFrame], out_dir: str | os.PathLike, identity: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Write the picked frames and the ranking to ``out_dir``, each file atomically.
+
+    ``identity``: the committee's model identity (:func:`heo_calc.provenance.model_identity`);
+    when given, every frame of ``selected.extxyz`` carries it as flat ``model_*`` keys of
+    its ``info`` (:func:`~heo_calc.provenance.flat_identity`, the members' files and
+    SHA-256 separated by ``;``) and ``selection.csv`` ends with its columns
+    (:func:`~heo_calc.provenance.identity_columns`).
 
     * ``selected.extxyz``: the picked frames in pick order, without any calculator results
       (so nothing in the file reads as a label); ``info`` holds ``source_file``,
@@ -275,8 +283,10 @@ def write_selection(ranked: Sequence[ScoredFrame], out_dir: str | os.PathLike) -
     from ase.io import write
 
     from heo_base.atomic_write import atomic_output
+    from heo_calc.provenance import flat_identity, identity_columns
 
     out = Path(out_dir)
+    flat, columns = (flat_identity(identity), identity_columns(identity)) if identity else ({}, {})
     picked = sorted((s for s in ranked if s.selected), key=lambda s: s.pick)
     structures = []
     poscars = []
@@ -290,6 +300,7 @@ def write_selection(ranked: Sequence[ScoredFrame], out_dir: str | os.PathLike) -
             committee_max_force_spread=frame.max_force_spread,
             committee_mean_force_spread=frame.mean_force_spread,
             committee_energy_std=frame.energy_std,
+            **flat,
         )
         if frame.forces_std is not None:
             atoms.arrays["committee_forces_std"] = np.asarray(frame.forces_std, dtype=float)
@@ -303,7 +314,8 @@ def write_selection(ranked: Sequence[ScoredFrame], out_dir: str | os.PathLike) -
         write(temporary, structures, format="extxyz")
     csv = out / "selection.csv"
     with atomic_output(csv) as temporary:
-        pd.DataFrame([s.as_row() for s in ranked], columns=list(SELECTION_COLUMNS)).to_csv(
-            temporary, index=False
-        )
+        table = pd.DataFrame([s.as_row() for s in ranked], columns=list(SELECTION_COLUMNS))
+        for column, value in columns.items():
+            table[column] = value
+        table.to_csv(temporary, index=False)
     return {"extxyz": extxyz, "poscars": poscars, "csv": csv}

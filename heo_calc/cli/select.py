@@ -23,7 +23,9 @@ def add_parser(subparsers) -> None:
         "vector moved by more than --duplicate-tolerance Å) and write the --top most uncertain to --out: "
         "selected.extxyz, NNN-<file>-frame<k>/POSCAR (VASP) and selection.csv (every frame: its rank, "
         "spreads, energy std and why it was or was not picked). With fewer distinct frames than --top, "
-        "all distinct frames are written and a note says so (exit status 0).",
+        "all distinct frames are written and a note says so (exit status 0). The committee's identity "
+        "(members' weights files and SHA-256, dtype, versions) is in selected.extxyz's info (model_* "
+        "keys) and in selection.csv's model_* columns.",
     )
     command.add_argument(
         "files", nargs="+", metavar="FILE", help="structure files (.traj, extxyz, POSCAR, ...)"
@@ -74,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--top must be at least 1, got {args.top}")
     if not args.duplicate_tolerance >= 0:
         raise CLIError(f"--duplicate-tolerance must be >= 0 Å, got {args.duplicate_tolerance}")
+    from heo_calc.provenance import model_identity
     from heo_calc.registry import get_calculator
     from heo_calc.selection import read_frames, require_spread, score_frames, select_frames, write_selection
 
@@ -85,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     scored = score_frames(calculator, frames, progress=not args.quiet)
     ranked = select_frames(scored, args.top, tolerance=args.duplicate_tolerance)
     _remove(earlier)  # only now: a run that fails earlier leaves the earlier selection as it was
-    written = write_selection(ranked, out)
+    written = write_selection(ranked, out, model_identity(calculator, args.calc))
     picked = [s for s in ranked if s.selected]
     n_duplicates = sum(bool(s.duplicate_of) for s in ranked)
     n_failed = sum(bool(s.error) for s in ranked)
