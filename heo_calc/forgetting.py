@@ -21,13 +21,15 @@ model's own rock-salt end members (meV/atom). :func:`compare_to_base` puts each 
 model beside its base, with the experimental lattice parameters where recorded.
 
 Relaxations are cached per model (``cache/<model>.jsonl``, keyed by the structure, the
-options and the model file's SHA-256), so a base model shared by several comparisons is
-relaxed once and an interrupted report resumes.
+options and the model identity's key, :func:`heo_calc.provenance.identity_key`: name,
+SHA-256 of the weights, dtype), so a base model shared by several comparisons is relaxed
+once, an interrupted report resumes, and other weights under the same name are relaxed
+anew. Every row carries the model identity as flat ``model_*`` columns
+(:func:`heo_calc.provenance.flat_identity`), every cached extxyz the same keys in ``info``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -46,6 +48,7 @@ from ase.calculators.calculator import Calculator
 
 from heo_base.markdown import markdown_table
 from heo_base.units import MEV
+from heo_calc.provenance import flat_identity, identity_key, model_identity
 from heo_calc.structures import ROCKSALT_HEO_LATTICE_PARAMETER, rocksalt_heo_supercell
 from heo_calc.structures.binary_oxides import (
     EXPERIMENTAL_LATTICE_PARAMETERS,
@@ -171,23 +174,6 @@ def solid_solution_start(
     return atoms
 
 
-def _file_sha256(path: str | None) -> str | None:
-    if not path or not Path(path).is_file():
-        return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def model_identity(name: str, calculator: Calculator) -> dict[str, Any]:
-    """What identifies a model's numbers: its registry name and its model file's SHA-256 (if it has one)."""
-    parameters = getattr(calculator, "parameters", None) or {}
-    model_file = parameters.get("model_file")
-    return {"name": name, "model_file": model_file, "model_sha256": _file_sha256(model_file)}
-
-
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "model"
 
@@ -208,7 +194,7 @@ class RelaxationCache:
         rows = {}
         for line in path.read_text().splitlines():
             row = json.loads(line)
-            if row.get("options") == options.key() and row.get("model_sha256") == identity["model_sha256"]:
+            if row.get("options") == options.key() and row.get("model_key") == identity_key(identity):
                 rows[row["structure"]] = row
         return rows
 
@@ -261,8 +247,7 @@ def _row(result, start: Atoms, name: str, identity: dict[str, Any], options: For
         "wall_time_s": result.wall_time_s,
         "error": result.error or "",
         "options": options.key(),
-        "model_sha256": identity["model_sha256"],
-        "model_file": identity["model_file"],
+        **flat_identity(identity),
     }
 
 
@@ -289,7 +274,7 @@ def relax_model(
 
     needed_cations = sorted(set(cations) | {c for solution in solid_solutions for c in solution})
     calculator = calculator if calculator is not None else get_calculator(name, device=device)
-    identity = model_identity(name, calculator)
+    identity = model_identity(calculator, name)
     done = cache.load(name, identity, options) if cache is not None else {}
 
     def relax(starts: list[Atoms]) -> None:
@@ -302,7 +287,9 @@ def relax_model(
             row = _row(result, by_name[result.name], name, identity, options)
             done[row["structure"]] = row
             if cache is not None:
-                cache.append(name, row, result.atoms)
+                atoms = result.atoms.copy()
+                atoms.info.update(flat_identity(identity))
+                cache.append(name, row, atoms)
 
         relax_many(
             starts,
@@ -391,6 +378,8 @@ COMPARISON_COLUMNS: Final = (
     "status_model",
     "max_stress_base_GPa",
     "max_stress_model_GPa",
+    "model_sha256",
+    "base_sha256",
 )
 
 
@@ -398,7 +387,8 @@ def compare_to_base(model: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     """One row per structure both relaxed: the finetuned model beside its base (deltas are model - base).
 
     Energies per formula unit in eV (delta in meV/f.u.), lattice parameters in Å (delta also
-    in %), mixing energies in meV/atom, stresses in GPa; ``a_exp_A`` where recorded.
+    in %), mixing energies in meV/atom, stresses in GPa; ``a_exp_A`` where recorded;
+    ``model_sha256`` and ``base_sha256``: the weights of each side (where the rows carry them).
     """
     merged = model.merge(base, on="structure", suffixes=("_model", "_base"))
     rows = []
@@ -426,6 +416,8 @@ def compare_to_base(model: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
                 "status_model": r["status_model"],
                 "max_stress_base_GPa": r["max_stress_GPa_base"],
                 "max_stress_model_GPa": r["max_stress_GPa_model"],
+                "model_sha256": r.get("model_sha256_model"),
+                "base_sha256": r.get("model_sha256_base"),
             }
         )
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))

@@ -20,8 +20,11 @@ def add_parser(subparsers) -> None:
         "the energy per formula unit (eV), the pseudo-cubic lattice parameter (Å), the residual stress "
         "(GPa), the mixing energy (meV/atom, against the model's own rock-salt end members) and each "
         "model's difference from the base, with experimental lattice parameters where recorded: "
-        "--out/forgetting.md, forgetting.csv (comparisons) and relaxed.csv (every model's rows). "
-        "Relaxations are cached per model file in --cache and reused.",
+        "--out/forgetting.md, forgetting.csv (comparisons), relaxed.csv (every model's rows) and "
+        "forgetting.json (summaries, options and each model's identity: weights file, SHA-256, dtype, "
+        "versions, device; relaxed.csv carries it as model_* columns). Relaxations are cached in --cache "
+        "per model identity (name, SHA-256 of the weights, dtype) and reused; other weights under the "
+        "same name are relaxed anew.",
     )
     command.add_argument("--calc", required=True, help="comma-separated finetuned calculator names")
     command.add_argument(
@@ -86,8 +89,19 @@ def _cations_and_solutions(args: argparse.Namespace) -> tuple[list[str], list[tu
     return cations, solutions
 
 
+def _identities(relaxed) -> dict[str, dict[str, str]]:
+    """Each model's identity as its rows carry it (flat ``model_*`` fields; those of its first row)."""
+    columns = [c for c in relaxed.columns if c.startswith("model_")]
+    return {
+        str(name): {c: rows[c].iloc[0] for c in columns if rows[c].notna().iloc[0]}
+        for name, rows in relaxed.groupby("model", sort=False)
+    }
+
+
 def _write_report(out: Path, header: list[str], relaxed, comparison, summaries, models: list[str]) -> None:
-    """Print the markdown report and write forgetting.md, forgetting.csv and relaxed.csv atomically."""
+    """Print the markdown report; write forgetting.md, forgetting.csv, relaxed.csv and forgetting.json atomically."""
+    import json
+
     from heo_base.atomic_write import atomic_output
     from heo_calc.forgetting import format_comparison, format_summaries
 
@@ -101,6 +115,10 @@ def _write_report(out: Path, header: list[str], relaxed, comparison, summaries, 
         comparison.to_csv(temporary, index=False)
     with atomic_output(out / "relaxed.csv") as temporary:
         relaxed.drop(columns=["options"]).to_csv(temporary, index=False)
+    options = json.loads(relaxed["options"].iloc[0]) if len(relaxed) else None
+    document = {"options": options, "models": _identities(relaxed), "summaries": summaries}
+    with atomic_output(out / "forgetting.json") as temporary:
+        temporary.write_text(json.dumps(document, indent=2, default=float))
 
 
 def run(args: argparse.Namespace) -> int:
