@@ -147,6 +147,11 @@ def test_finetuning_writes_converted_data_checkpoints_and_provenance(finetuned_r
     provenance = json.loads((out_dir / PROVENANCE_NAME).read_text())
     assert provenance["method"] == "naive"
     assert provenance["model_file"] == str(finetuned_run["model_file"])
+    from heo_calc.provenance import sha256_of_file
+
+    assert provenance["model_sha256"] == sha256_of_file(finetuned_run["model_file"])
+    assert provenance["foundation_sha256"] == sha256_of_file(finetuned_run["foundation"])
+    assert {"heo-relax", "torch", "ase", "mace-torch"} <= set(provenance["versions"])
     command = provenance["command"]
     assert command[command.index("--E0s") + 1] == "foundation"
     assert command[command.index("--multiheads_finetuning") + 1] == "False"

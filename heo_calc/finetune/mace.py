@@ -9,7 +9,6 @@ what can be checked cheaply (labels, weights file, element coverage), then runs
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -19,9 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from heo_base.atomic_write import atomic_output
 from heo_base.labelled_data import load_labelled_structures, write_training_extxyz
 from heo_base.labels import ENERGY_KEY, FORCES_KEY
 from heo_calc.errors import ModelUnavailableError, ModelWeightsNotFoundError, UnsupportedElementsError
+from heo_calc.provenance import package_versions, sha256_of_file
 
 logger = logging.getLogger(__name__)
 _trainer_logger = logging.getLogger(f"{__name__}.run_train")
@@ -157,7 +158,8 @@ def finetune_mace(
     record = {
         "model_file": str(model_file),
         "foundation_model": str(foundation_model),
-        "foundation_sha256": _sha256(foundation_model),
+        "model_sha256": sha256_of_file(model_file),
+        "foundation_sha256": sha256_of_file(foundation_model),
         "method": method,
         "data": {
             name: {"file": str(path), "structures": len(datasets[name])} for name, path in files.items()
@@ -175,7 +177,8 @@ def finetune_mace(
         "seed": seed,
         "device": device,
         "resumed": resume,
-        "mace_version": _mace_version(),
+        "mace_version": package_versions(("mace-torch",)).get("mace-torch"),
+        "versions": package_versions(("heo-relax", "torch", "ase", "mace-torch")),
         "command": command,
     }
     _write_provenance(out_dir / PROVENANCE_NAME, record)
@@ -352,23 +355,6 @@ def _run(command: list[str], *, out_dir: Path, env: dict[str, str]) -> None:
 
 
 def _write_provenance(path: Path, record: dict[str, Any]) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _mace_version() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("mace-torch")
-    except PackageNotFoundError:
-        return None
+    """Write the finetune's record (JSON) atomically."""
+    with atomic_output(path) as temporary:
+        temporary.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
