@@ -190,6 +190,43 @@ def supercell_at_least(atoms: Atoms, min_atoms: int) -> Atoms:
     return supercell
 
 
+def _relaxed_candidates(
+    dataset: HEODataset, *, max_force_threshold: float, max_atoms: int | None, split: str
+) -> list[Atoms]:
+    """Structures of ``split`` with DFT forces, max |F| < threshold (eV/Å) and at most ``max_atoms`` atoms."""
+    return [
+        atoms
+        for atoms in dataset.split(split)
+        if FORCES_KEY in atoms.arrays
+        and max_force(atoms) < max_force_threshold
+        and (max_atoms is None or len(atoms) <= max_atoms)
+    ]
+
+
+def relaxed_cells(
+    dataset: HEODataset,
+    *,
+    n: int | None,
+    max_force_threshold: float,
+    max_atoms: int | None,
+    split: str = "test",
+    seed: int = 0,
+) -> list[Atoms]:
+    """DFT-relaxed structures of ``split`` as stored (max |F| < threshold, eV/Å), ``n`` sampled with ``seed``.
+
+    Copies, each with ``info["name"]`` set (its id). ``max_atoms`` bounds the cost (``None``: any size).
+    """
+    candidates = _relaxed_candidates(
+        dataset, max_force_threshold=max_force_threshold, max_atoms=max_atoms, split=split
+    )
+    cells = []
+    for atoms in sample(candidates, n, seed=seed):
+        copy = atoms.copy()
+        copy.info["name"] = str(atoms.info.get("name", "structure"))
+        cells.append(copy)
+    return cells
+
+
 def relaxed_references(
     dataset: HEODataset,
     *,
@@ -204,16 +241,16 @@ def relaxed_references(
 
     Candidates carry DFT forces and have at most ``max_atoms`` atoms before repeating; ``n``
     are sampled with ``seed`` (``None``: all). Each supercell keeps the parent's ``info``
-    (``name`` gets the repeat).
+    (``name`` gets the repeat, ``parent`` is the stored structure's name).
     """
-    candidates = [
-        atoms
-        for atoms in dataset.split(split)
-        if FORCES_KEY in atoms.arrays and max_force(atoms) < max_force_threshold and len(atoms) <= max_atoms
-    ]
+    candidates = _relaxed_candidates(
+        dataset, max_force_threshold=max_force_threshold, max_atoms=max_atoms, split=split
+    )
     references = []
     for atoms in sample(candidates, n, seed=seed):
         supercell = supercell_at_least(atoms, min_atoms)
-        supercell.info["name"] = f"{atoms.info.get('name', 'structure')}-x{supercell.info['repeat']}"
+        parent = str(atoms.info.get("name", "structure"))
+        supercell.info["name"] = f"{parent}-x{supercell.info['repeat']}"
+        supercell.info["parent"] = parent
         references.append(supercell)
     return references

@@ -150,3 +150,31 @@ def cell_distortion_percent(atoms: Atoms, reference: Atoms) -> float:
     strain = 0.5 * (deformation.T @ deformation - np.eye(3))
     deviatoric = strain - np.trace(strain) / 3.0 * np.eye(3)
     return float(100.0 * np.abs(np.linalg.eigvalsh(deviatoric)).max())
+
+
+def conventional_lattice_changes_percent(
+    atoms: Atoms, reference: Atoms, *, symprec: float = 1e-2
+) -> tuple[float, float, float]:
+    """``|Δa|/a, |Δb|/b, |Δc|/c`` (%) of the conventional cell of ``reference`` carried by ``atoms``.
+
+    spglib's transformation ``P`` from the reference's cell to its conventional standard
+    cell (``(a_s b_s c_s) = (a b c) P^-1``) is applied to both cells, so the same lattice
+    vectors are compared even where ``atoms`` lost symmetry (a relaxation keeps the cell's
+    vectors, only deforms them). NaN where spglib finds no symmetry in the reference.
+    """
+    import spglib
+
+    try:
+        dataset = spglib.get_symmetry_dataset(
+            (reference.cell.array, reference.get_scaled_positions(), reference.numbers), symprec=symprec
+        )
+    except Exception as error:  # spglib raises a variety of errors on broken cells
+        logger.debug("symmetry dataset failed: %s", error)
+        dataset = None
+    if dataset is None:
+        return (float("nan"),) * 3
+    to_conventional = np.linalg.inv(np.asarray(dataset.transformation_matrix, dtype=float)).T
+    before = np.linalg.norm(to_conventional @ reference.cell.array, axis=1)
+    after = np.linalg.norm(to_conventional @ atoms.cell.array, axis=1)
+    changes = 100.0 * np.abs(after / before - 1.0)
+    return float(changes[0]), float(changes[1]), float(changes[2])

@@ -38,6 +38,8 @@ def _parity(plt, records: Sequence[TaskResult], x_key: str, y_key: str, label: s
 
 def _rattle_rmsd(plt, table: pd.DataFrame):
     rattle = table[table["task"] == "rattle_relax"]
+    if "relaxation" in rattle:
+        rattle = rattle[rattle["relaxation"] == "symmetric"]
     if not len(rattle) or not rattle["rmsd_A"].notna().any():
         return None
     names = list(dict.fromkeys(rattle["calculator"]))
@@ -46,7 +48,7 @@ def _rattle_rmsd(plt, table: pd.DataFrame):
         values = rattle.loc[rattle["calculator"] == name, "rmsd_A"].dropna().to_numpy(float)
         axis.scatter(np.full(len(values), i) + np.linspace(-0.1, 0.1, len(values)), values, s=12)
     axis.set_xticks(range(len(names)), names, rotation=30, ha="right")
-    axis.set(ylabel="RMSD to DFT structure (Å)", title="rattle and relax")
+    axis.set(ylabel="RMSD to DFT structure (Å)", title="rattle and relax, in the DFT symmetry")
     return figure
 
 

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -202,101 +202,203 @@ def _relaxation_columns(result) -> dict[str, Any]:
     }
 
 
-def rattle(atoms: Atoms, sigma: float, seed: int) -> Atoms:
-    """A copy with Gaussian displacements of standard deviation ``sigma`` (Å) per component."""
-    rattled = atoms.copy()
-    rattled.positions += np.random.default_rng(seed).normal(scale=sigma, size=rattled.positions.shape)
-    return rattled
+#: Space groups whose DFT minima a free relaxation measures (nothing for symmetry to hold): P1, P-1.
+LOW_SYMMETRY_GROUPS: Final = (1, 2)
+
+#: The relaxations of the task, the value of the rows' ``relaxation`` column.
+SYMMETRIC, SYMMETRIC_FROM_DFT = "symmetric", "symmetric_from_dft"
+LOW_SYMMETRY, LOW_SYMMETRY_FROM_DFT = "low_symmetry", "low_symmetry_from_dft"
+FREE = "free"
 
 
-def _rattle_geometry(final: Atoms, reference: Atoms, *, symprec: float) -> dict[str, Any]:
-    """Geometry columns of a relaxed structure against its DFT reference (NaN-free inputs)."""
+@dataclass(frozen=True)
+class RattleSettings:
+    """How the rattle-and-relax task perturbs and relaxes (lengths Å, strain fraction, fmax eV/Å)."""
+
+    sigma: float = 0.05
+    strain: float = 0.01
+    seed: int = 0
+    fmax: float = 0.05
+    max_steps: int = 200
+    engine: str = "fast"
+    symprec: float = 1e-2
+
+
+def _geometry_columns(final: Atoms, reference: Atoms, *, symprec: float) -> dict[str, Any]:
+    """Geometry of a relaxed structure against its DFT reference (same atom order)."""
     after, before, match = geometry.symmetry_match(final, reference, symprec=symprec)
-    sm_rmsd, sm_max = geometry.structure_matcher_rmsd(final, reference)
+    changes = geometry.conventional_lattice_changes_percent(final, reference, symprec=symprec)
+    volume = geometry.volume_change_percent(final, reference)
     return {
         "rmsd_A": float(geometry.rmsd_same_order(final, reference)),
-        "sm_rmsd": sm_rmsd,
-        "sm_max_dist": sm_max,
         "spg_DFT": before,
         "spg_relaxed": after,
         "symmetry_match": match,
-        "volume_change_pct": geometry.volume_change_percent(final, reference),
+        "volume_change_pct": volume,
+        "abs_volume_change_pct": abs(volume),
+        "abs_a_change_pct": changes[0],
+        "abs_b_change_pct": changes[1],
+        "abs_c_change_pct": changes[2],
+        "abs_lattice_change_max_pct": max(changes),
     }
 
 
-def _failed_rattle_geometry(reference: Atoms, *, symprec: float) -> dict[str, Any]:
-    return {
-        "rmsd_A": np.nan,
-        "sm_rmsd": np.nan,
-        "sm_max_dist": np.nan,
-        "spg_DFT": geometry.spacegroup_number(reference, symprec=symprec),
-        "spg_relaxed": 0,
-        "symmetry_match": False,
-        "volume_change_pct": np.nan,
-    }
+_GEOMETRY_KEYS: Final = (
+    "rmsd_A",
+    "volume_change_pct",
+    "abs_volume_change_pct",
+    "abs_a_change_pct",
+    "abs_b_change_pct",
+    "abs_c_change_pct",
+    "abs_lattice_change_max_pct",
+)
 
 
 def _rattle_row(
-    calculator: Calculator, reference: Atoms, initial: Atoms, result, *, sigma: float, symprec: float
+    calculator: Calculator,
+    reference: Atoms,
+    initial: Atoms,
+    result,
+    *,
+    relaxation: str,
+    parent_id: str,
+    settings: RattleSettings,
 ) -> dict[str, Any]:
+    """One relaxation of one structure: how it started, how it ended, and its geometry against DFT."""
     from heo_base.labels import reduced_formula
 
     n = len(reference)
     row: dict[str, Any] = {
         "task": "rattle_relax",
-        "id": str(reference.info.get("name", "")),
+        "id": f"{parent_id}:{relaxation}",
+        "parent_id": parent_id,
+        "relaxation": relaxation,
         "formula": reduced_formula(reference),
         "n_atoms": n,
-        "sigma_A": sigma,
-        "rmsd_rattled_A": float(geometry.rmsd_same_order(initial, reference)),
+        "sigma_A": settings.sigma,
+        "rmsd_start_A": float(geometry.rmsd_same_order(initial, reference)),
         **_relaxation_columns(result),
     }
     if result.status == Status.FAILED:
-        row.update(_failed_rattle_geometry(reference, symprec=symprec), e_above_dft_min_meV=np.nan)
+        row.update(dict.fromkeys(_GEOMETRY_KEYS, np.nan), e_above_dft_min_meV=np.nan, symmetry_match=False)
+        row.update(spg_DFT=geometry.spacegroup_number(reference, symprec=settings.symprec), spg_relaxed=0)
         return row
     e_dft_geometry, error = _energy(calculator, reference)
     row.update(
-        _rattle_geometry(result.atoms, reference, symprec=symprec),
+        _geometry_columns(result.atoms, reference, symprec=settings.symprec),
         e_above_dft_min_meV=(result.energy - e_dft_geometry) / n * MEV,
+        energy_per_atom=result.energy / n,
     )
     row["error"] = row["error"] or error
     return row
+
+
+def _relax_rows(
+    calculator: Calculator,
+    jobs: list[tuple[Atoms, Atoms, str, str]],
+    *,
+    keep_symmetry: bool,
+    settings: RattleSettings,
+) -> list[dict[str, Any]]:
+    """Relax ``(reference, start, relaxation, parent_id)`` jobs with one engine call; one row each."""
+    if not jobs:
+        return []
+    from heo_calc.relax import relax_many
+
+    results = relax_many(
+        [start for _, start, _, _ in jobs],
+        **_engine_arguments(calculator, settings.engine),
+        fmax=settings.fmax,
+        max_steps=settings.max_steps,
+        progress=False,
+        keep_symmetry=keep_symmetry,
+        symprec=settings.symprec,
+    )
+    return [
+        _rattle_row(
+            calculator, reference, start, result, relaxation=relaxation, parent_id=parent, settings=settings
+        )
+        for (reference, start, relaxation, parent), result in zip(jobs, results)
+    ]
+
+
+def _parent_id(atoms: Atoms, index: int) -> str:
+    return str(atoms.info.get("name") or atoms.info.get("immutable_id") or f"structure-{index}")
+
+
+def _energy_below_symmetric(rows: list[dict[str, Any]]) -> None:
+    """Free rows get E(free relaxed) − E(symmetric relaxed from DFT) per atom (meV/atom), same parent."""
+    symmetric = {
+        row["parent_id"]: row.get("energy_per_atom", np.nan)
+        for row in rows
+        if row["relaxation"] in (SYMMETRIC_FROM_DFT, LOW_SYMMETRY_FROM_DFT)
+    }
+    for row in rows:
+        if row["relaxation"] == FREE:
+            below = row.get("energy_per_atom", np.nan) - symmetric.get(row["parent_id"], np.nan)
+            row["e_below_symmetric_meV"] = below * MEV
 
 
 def run_rattle_relax(
     calculator: Calculator,
     calculator_name: str,
     references: Sequence[Atoms],
-    *,
-    sigma: float = 0.05,
-    seed: int = 0,
-    fmax: float = 0.05,
-    max_steps: int = 200,
-    engine: str = "fast",
-    symprec: float = 1e-2,
+    free_references: Sequence[Atoms] = (),
+    settings: RattleSettings | None = None,
 ) -> TaskResult:
-    """Rattle DFT-relaxed supercells, relax them with the model, compare with the DFT structure.
+    """Relax DFT-relaxed structures the way DFT did, and (apart) freely; compare with the DFT structure.
 
-    Row columns: ``id``, ``formula``, ``n_atoms``, ``sigma_A``, ``status``, ``converged``, ``steps``,
-    ``rmsd_A`` (Å, same atom order, minimum image, reference cell; see
-    :func:`benchmark_suite.geometry.rmsd_same_order`), ``rmsd_rattled_A`` (the rattle itself),
-    ``sm_rmsd`` / ``sm_max_dist`` (StructureMatcher, normalised by (V/n)^(1/3)),
-    ``spg_DFT`` / ``spg_relaxed`` / ``symmetry_match`` (space groups at ``symprec``),
-    ``volume_change_pct`` (relaxed vs DFT cell, %), ``e_above_dft_min_meV`` (model energy
-    of the relaxed structure minus the model energy of the unrattled DFT structure,
-    meV/atom: negative when the model's minimum lies elsewhere), ``max_force``,
-    ``max_stress_gpa`` (left at the end), ``wall_time_s`` (per structure; in batched
-    relaxations the structures overlap in time), ``error``.
+    ``references`` (stored DFT-relaxed cells, no supercell): each one whose space group
+    (spglib at ``settings.symprec``) is above P-1 is relaxed with that space group kept
+    (ASE ``FixSymmetry``) from (a) the DFT structure itself (``relaxation`` =
+    ``symmetric_from_dft``) and (b) a seeded rattle projected onto the symmetry-allowed
+    displacements plus a seeded symmetric strain of the cell of up to ``settings.strain``
+    (:func:`heo_calc.structures.perturb.symmetric_rattle`; ``symmetric``). P1 and P-1
+    minima, where a free relaxation does measure the model, are relaxed without
+    constraint from the same two starts (``low_symmetry``, ``low_symmetry_from_dft``).
+    ``free_references`` (supercells of DFT-relaxed structures, ``info["parent"]`` naming
+    the stored structure) are rattled (:func:`heo_calc.structures.perturb.rattle`) and
+    relaxed without constraint (``free``): whether the model finds a lower, less
+    symmetric minimum where DFT was held by symmetry; not an accuracy.
+
+    Row columns: ``id`` (``parent:relaxation``), ``parent_id``, ``relaxation``,
+    ``formula``, ``n_atoms``, ``status``, ``converged``, ``steps``, ``rmsd_A`` (Å, same
+    atom order, minimum image; :func:`benchmark_suite.geometry.rmsd_same_order`),
+    ``rmsd_start_A``, ``volume_change_pct`` and ``abs_volume_change_pct`` (relaxed vs DFT
+    cell, %), ``abs_a_change_pct``/``abs_b_change_pct``/``abs_c_change_pct`` and their max
+    ``abs_lattice_change_max_pct`` (conventional cell, %), ``spg_DFT``/``spg_relaxed``/
+    ``symmetry_match``, ``e_above_dft_min_meV`` (E(model, relaxed) − E(model, DFT
+    geometry), meV/atom), ``energy_per_atom`` (eV/atom), ``e_below_symmetric_meV`` (free
+    rows: E(free) − E(relaxed from DFT within its symmetry), meV/atom), ``max_force``,
+    ``max_stress_gpa``, ``wall_time_s``, ``error``.
     """
+    from heo_calc.structures.perturb import rattle, symmetric_rattle
+
+    settings = settings or RattleSettings()
     started = time.perf_counter()
-    rattled = [rattle(atoms, sigma, seed + index) for index, atoms in enumerate(references)]
-    results = _relax(calculator, rattled, engine=engine, fmax=fmax, max_steps=max_steps)
-    rows = [
-        _rattle_row(calculator, reference, initial, result, sigma=sigma, symprec=symprec)
-        for reference, initial, result in zip(references, rattled, results)
+    symmetric_jobs, low_symmetry_jobs = [], []
+    for index, reference in enumerate(references):
+        parent = _parent_id(reference, index)
+        start = symmetric_rattle(
+            reference, settings.sigma, settings.strain, settings.seed + index, symprec=settings.symprec
+        )
+        low = geometry.spacegroup_number(reference, symprec=settings.symprec) in LOW_SYMMETRY_GROUPS
+        jobs, names = (
+            (low_symmetry_jobs, (LOW_SYMMETRY, LOW_SYMMETRY_FROM_DFT))
+            if low
+            else (symmetric_jobs, (SYMMETRIC, SYMMETRIC_FROM_DFT))
+        )
+        jobs += [(reference, start, names[0], parent), (reference, reference, names[1], parent)]
+    free_jobs = [
+        (atoms, rattle(atoms, settings.sigma, settings.seed + index), FREE, str(atoms.info.get("parent", "")))
+        for index, atoms in enumerate(free_references)
     ]
+    rows = _relax_rows(calculator, symmetric_jobs, keep_symmetry=True, settings=settings)
+    rows += _relax_rows(calculator, low_symmetry_jobs + free_jobs, keep_symmetry=False, settings=settings)
+    _energy_below_symmetric(rows)
     table = pd.DataFrame(rows)
-    table.insert(1, "calculator", calculator_name)
+    if len(table):
+        table.insert(1, "calculator", calculator_name)
     return TaskResult("rattle_relax", calculator_name, table, time.perf_counter() - started)
 
 
@@ -336,6 +438,7 @@ def _substitution_final(
             (
                 "a_final_A",
                 "a_error_pct",
+                "abs_a_error_pct",
                 "volume_change_pct",
                 "cell_distortion_pct",
                 "energy_per_atom",
@@ -350,6 +453,7 @@ def _substitution_final(
     columns = {
         "a_final_A": a_final,
         "a_error_pct": 100.0 * (a_final / a_exp - 1.0) if np.isfinite(a_exp) else np.nan,
+        "abs_a_error_pct": abs(100.0 * (a_final / a_exp - 1.0)) if np.isfinite(a_exp) else np.nan,
         "volume_change_pct": result.volume_change_percent,
         "cell_distortion_pct": geometry.cell_distortion_percent(result.atoms, item.atoms),
         "energy_per_atom": result.energy / n,

@@ -40,7 +40,10 @@ def test_every_metric_has_an_interval_and_later_calculators_a_verdict_against_th
     table = pd.concat([_accuracy_rows("ref", 0.10), _accuracy_rows("good", 0.05, seed=1)])
     metrics, skipped = metric_table(table, ["ref", "good"])
     assert list(metrics.columns) == list(METRIC_COLUMNS)
-    assert [s.key for s in skipped] == ["accuracy.stress_rmse"]
+    assert {s.key: s.reason for s in skipped} == {
+        "accuracy.stress_rmse": "the test structures carry no DFT stress",
+        "accuracy.relative_energy_mae": "no formula has two or more test structures",
+    }
     assert (metrics["low"] <= metrics["value"]).all() and (metrics["value"] <= metrics["high"]).all()
     good = metrics[metrics["calculator"] == "good"].set_index("metric")
     assert good.loc["force_rmse", "verdict"] == "better" and good.loc["force_rmse", "reference"] == "ref"
@@ -68,6 +71,7 @@ def test_metrics_without_direction_are_different_not_better_and_forces_free_data
             "calculator": np.repeat(["a", "b"], 20),
             "id": [f"r{i}" for i in range(20)] * 2,
             "status": "ok",
+            "relaxation": "symmetric",
             "e_above_dft_min_meV": np.r_[np.zeros(20), np.full(20, -5.0) + np.linspace(0, 1, 20)],
             "converged": True,
             "steps": 10,

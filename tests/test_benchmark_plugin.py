@@ -396,7 +396,15 @@ def test_full_run_writes_the_report_and_bad_models_become_failed_rows(
     assert len(accuracy) == 3 and (accuracy["status"] == "ok").all()
     assert np.isfinite(accuracy["force_rmse"]).all() and np.isfinite(accuracy["energy_error_corrected"]).all()
     rattle = rows[(rows["task"] == "rattle_relax") & (rows["calculator"] == tiny)]
-    assert len(rattle) == 2 and (rattle["n_atoms"] >= 16).all() and (rattle["sigma_A"] == 0.02).all()
+    assert (rattle["sigma_A"] == 0.02).all()
+    # two DFT-relaxed 8-atom cells, each relaxed in symmetry from a rattle and from DFT, and freely as supercells
+    assert rattle["relaxation"].value_counts().to_dict() == {
+        "symmetric": 2,
+        "symmetric_from_dft": 2,
+        "free": 2,
+    }
+    assert (rattle[rattle["relaxation"] == "free"]["n_atoms"] >= 16).all()
+    assert (rattle[rattle["relaxation"] != "free"]["n_atoms"] == 8).all()
     substitution = rows[(rows["task"] == "substitution") & (rows["calculator"] == tiny)]
     assert len(substitution) == 4  # quick: four lattices, SQS, one seed
     rocksalt = substitution[substitution["lattice"] == "rocksalt"]

@@ -65,6 +65,8 @@ def relax_many(
     initial_hessian: float = INITIAL_HESSIAN_EV_PER_A2,
     max_batch_atoms: int | None = None,
     device: str = "auto",
+    keep_symmetry: bool = False,
+    symprec: float = 1e-2,
 ) -> list[RelaxResult]:
     """Relax positions (and cell) of many structures with one calculator.
 
@@ -98,6 +100,8 @@ def relax_many(
         max_batch_atoms: lock-step only: atoms evaluated in one batched call.
         device: where a calculator given by name runs (``auto``: a GPU if visible; with an
             executor, each worker decides for itself).
+        keep_symmetry: keep each structure's space group (found at ``symprec``, Å) during
+            the relaxation (ASE ``FixSymmetry``), as DFT relaxes inside its symmetry.
 
     Returns:
         One :class:`~heo_calc.relax.single.RelaxResult` per input structure, in input
@@ -112,6 +116,8 @@ def relax_many(
         optimizer=optimizer,
         relax_cell=relax_cell,
         initial_hessian=initial_hessian,
+        keep_symmetry=keep_symmetry,
+        symprec=symprec,
     )
     model = _model(calculator, device, strategy, workers, executor)
     names = [structure_id(atoms, index) for index, atoms in enumerate(structures)]

@@ -43,6 +43,10 @@ class RelaxOptions:
         optimizer: a key of :data:`~heo_calc.relax.optimizers.OPTIMIZERS`.
         relax_cell: relax the cell too (FrechetCellFilter) or positions only.
         initial_hessian: curvature (eV/Å²) quasi-Newton optimizers assume at first.
+        keep_symmetry: keep the space group the input has at ``symprec`` (ASE's
+            ``FixSymmetry`` constraint, which symmetrizes forces, stress and every step):
+            the way DFT codes relax a cell inside its symmetry.
+        symprec: spglib distance tolerance (Å) for ``keep_symmetry`` (matbench-discovery's 1e-2).
     """
 
     fmax: float = 0.05
@@ -50,6 +54,8 @@ class RelaxOptions:
     optimizer: OptimizerName = DEFAULT_OPTIMIZER
     relax_cell: bool = True
     initial_hessian: float = INITIAL_HESSIAN_EV_PER_A2
+    keep_symmetry: bool = False
+    symprec: float = 1e-2
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -58,6 +64,8 @@ class RelaxOptions:
             raise ValueError(
                 f"fmax must be > 0 eV/Å and max_steps >= 0, got fmax={self.fmax}, max_steps={self.max_steps}"
             )
+        if self.keep_symmetry and not self.symprec > 0:
+            raise ValueError(f"symprec must be > 0 Å, got {self.symprec}")
         if not self.initial_hessian > 0:
             raise ValueError(f"initial_hessian must be > 0 eV/Å², got {self.initial_hessian}")
 
@@ -218,6 +226,10 @@ def relax_structure(
     try:
         if check_input:
             check_structure(working, supported_numbers=covered_atomic_numbers(calculator))
+        if options.keep_symmetry:
+            from ase.constraints import FixSymmetry
+
+            working.set_constraint(FixSymmetry(working, symprec=options.symprec))
         initial_volume = working.get_volume()
         initial_energy = float(working.get_potential_energy())
         target = FrechetCellFilter(working) if options.relax_cell else working
@@ -236,6 +248,7 @@ def relax_structure(
     except Exception as error:  # one bad structure must not stop a batch: report it
         return _failed(working, name, steps, initial_energy, started, error)
     final = working.copy()
+    final.set_constraint()  # the symmetry constraint belongs to the relaxation, not the result
     final.calc = SinglePointCalculator(final, energy=energy, forces=forces, stress=stress)
     return RelaxResult(
         atoms=final,
