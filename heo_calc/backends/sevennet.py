@@ -67,12 +67,14 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     import_sevenn_calculator()
     import torch
 
-    # numpy 2 moved numpy.core to numpy._core; the pickles name the old path.
+    # numpy 2 moved numpy.core to numpy._core; sevenn's pickles name the old path, a checkpoint
+    # saved again under numpy 2 (e.g. weights edited with torch) the new one: the same function.
     reconstruct = (np._core.multiarray._reconstruct, "numpy.core.multiarray._reconstruct")
     numpy_globals = [
         np.ndarray,
         np.dtype,
         reconstruct,
+        np._core.multiarray._reconstruct,
         type(np.dtype(np.float32)),
         type(np.dtype(np.float64)),
     ]
