@@ -1,0 +1,140 @@
+"""``heo-calc finetune --resume`` after a real SIGKILL of a SevenNet finetune, against an uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.io import read, write
+
+from heo_calc import get_calculator
+from heo_calc.finetune.runner import finetune
+from heo_calc.finetune.sevennet import latest_checkpoint
+
+EPOCHS = 6
+#: The same recipe in both runs: lr, batch size and seed as the CLI gets them.
+RECIPE = {"epochs": EPOCHS, "lr": 1e-4, "batch_size": 2, "seed": 1}
+
+
+@pytest.fixture(scope="module")
+def few_structures(dev_data_path, tmp_path_factory) -> Path:
+    """Eight small (<= 10 atoms) real structures (DFT_ keys), as in test_finetune_sevennet.py."""
+    small = [atoms for atoms in read(dev_data_path, index=":") if len(atoms) <= 10][:8]
+    assert len(small) == 8
+    path = tmp_path_factory.mktemp("kill-data") / "few.extxyz"
+    write(path, small)
+    return path
+
+
+def _start_cli_finetune(train: Path, out: Path) -> subprocess.Popen:
+    """``python -m heo_calc.cli finetune`` in its own session (so that its sevenn child can be killed with it)."""
+    command = [sys.executable, "-m", "heo_calc.cli", "finetune", "--base", "sevennet-0"]
+    command += ["--train", str(train), "--out", str(out), "--epochs", str(EPOCHS), "--lr", str(RECIPE["lr"])]
+    command += ["--batch-size", str(RECIPE["batch_size"]), "--seed", str(RECIPE["seed"])]
+    environment = dict(os.environ, OMP_NUM_THREADS="1")
+    log = open(out.parent / f"{out.name}.log", "wb")  # noqa: SIM115 - closed once the process is gone
+    process = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True
+    )
+    process.log = log  # type: ignore[attr-defined]
+    return process
+
+
+def _kill_after_first_checkpoint(process: subprocess.Popen, train_dir: Path, timeout_s: float = 900.0) -> int:
+    """SIGKILL the whole process group once ``checkpoint_1.pth`` exists; returns the newest epoch checkpointed then."""
+    deadline = time.monotonic() + timeout_s
+    while not (train_dir / "checkpoint_1.pth").is_file():
+        if process.poll() is not None:
+            process.log.close()
+            log = (train_dir.parent.parent / f"{train_dir.parent.name}.log").read_text(errors="replace")
+            pytest.fail(
+                f"the finetune ended (exit {process.returncode}) before its first checkpoint:\n{log[-3000:]}"
+            )
+        if time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail(f"no checkpoint_1.pth within {timeout_s:.0f} s")
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)  # the CLI and the sevenn trainer it started, at once
+    process.wait(timeout=60)
+    process.log.close()
+    newest = latest_checkpoint(train_dir)
+    return int(newest.stem.removeprefix("checkpoint_"))
+
+
+def _epochs_recorded(train_dir: Path) -> list[int]:
+    """The epochs of every learning-curve file sevenn wrote (lc.csv, then lc0.csv... on resuming), sorted, distinct."""
+    epochs = set()
+    for path in train_dir.glob("lc*.csv"):
+        lines = path.read_text().splitlines()[1:]
+        epochs |= {int(line.split(",")[0]) for line in lines if line.strip()}
+    return sorted(epochs)
+
+
+def _forces(model: Path, atoms) -> np.ndarray:
+    atoms = atoms.copy()
+    atoms.calc = get_calculator(f"sevennet:{model}", device="cpu")
+    return atoms.get_forces()
+
+
+@pytest.fixture(scope="module")
+def runs(few_structures, tmp_path_factory) -> dict:
+    """A CLI finetune SIGKILLed after its first epoch checkpoint, then resumed; and the same run uninterrupted."""
+    root = tmp_path_factory.mktemp("kill")
+    killed = root / "killed"
+    killed.mkdir()
+    process = _start_cli_finetune(few_structures, killed)
+    reached = _kill_after_first_checkpoint(process, killed / "train")
+    finished_before_resume = (killed / "finetuned.pth").exists()
+    model = finetune(
+        base="sevennet-0", train=few_structures, valid=None, out_dir=killed, resume=True, **RECIPE
+    )
+    whole = root / "whole"
+    uninterrupted = finetune(base="sevennet-0", train=few_structures, valid=None, out_dir=whole, **RECIPE)
+    return {
+        "returncode": process.returncode,
+        "reached": reached,
+        "finished_before_resume": finished_before_resume,
+        "killed": killed,
+        "model": model,
+        "whole": whole,
+        "uninterrupted": uninterrupted,
+    }
+
+
+def test_resume_after_sigkill_reaches_the_last_epoch_like_an_uninterrupted_run(runs, few_structures):
+    assert runs["returncode"] == -signal.SIGKILL
+    reached = runs["reached"]
+    assert 1 <= reached < EPOCHS, "the kill came after training had finished: nothing left to resume"
+    assert not runs["finished_before_resume"]
+    train_dir = runs["killed"] / "train"
+    logs = "".join(path.read_text() for path in sorted(train_dir.glob("log*.sevenn")))
+    assert f"Epoch {EPOCHS}/{EPOCHS}" in logs
+    assert f"epoch start from {reached + 1}" in logs  # went on from the newest checkpoint, not from epoch 1
+    assert latest_checkpoint(train_dir).name == f"checkpoint_{EPOCHS}.pth"
+    assert (
+        _epochs_recorded(train_dir) == _epochs_recorded(runs["whole"] / "train") == list(range(1, EPOCHS + 1))
+    )
+    atoms = read(few_structures, index=0)
+    resumed_forces, whole_forces = _forces(runs["model"], atoms), _forces(runs["uninterrupted"], atoms)
+    assert np.isfinite(resumed_forces).all() and resumed_forces.shape == whole_forces.shape
+
+
+@pytest.mark.xfail(
+    reason="sevenn's processing_epoch_v2 starts every run with best_val = inf, so after --resume the "
+    "exported 'best' checkpoint is the best of the resumed epochs only; an earlier, better epoch is "
+    "overwritten (here the uninterrupted run's best is epoch 1). Needs heo_calc/finetune/runner.py to "
+    "keep the earlier checkpoint_best.pth and export the better of the two.",
+    strict=False,
+)
+def test_resume_after_sigkill_exports_the_same_best_epoch(runs):
+    from heo_calc.backends.sevennet import load_checkpoint
+
+    resumed = load_checkpoint(runs["killed"] / "train" / "checkpoint_best.pth")["epoch"]
+    whole = load_checkpoint(runs["whole"] / "train" / "checkpoint_best.pth")["epoch"]
+    assert resumed == whole
