@@ -227,30 +227,21 @@ def relaxed_cells(
     return cells
 
 
-def relaxed_references(
-    dataset: HEODataset,
-    *,
-    n: int | None,
-    max_force_threshold: float,
-    min_atoms: int,
-    max_atoms: int,
-    split: str = "test",
-    seed: int = 0,
+def free_relaxation_supercells(
+    cells: Sequence[Atoms], *, n: int | None, min_atoms: int, max_atoms: int
 ) -> list[Atoms]:
-    """DFT-relaxed structures of ``split`` (max |F| < threshold), as supercells of >= ``min_atoms``.
+    """Supercells of >= ``min_atoms`` of the first ``n`` of ``cells`` with at most ``max_atoms`` atoms.
 
-    Candidates carry DFT forces and have at most ``max_atoms`` atoms before repeating; ``n``
-    are sampled with ``seed`` (``None``: all). Each supercell keeps the parent's ``info``
-    (``name`` gets the repeat, ``parent`` is the stored structure's name).
+    ``cells`` are the DFT-relaxed structures of the symmetric relaxation (already a seeded
+    sample), so every free relaxation has a symmetric twin to compare energies with.
+    Each supercell keeps the cell's ``info``; ``name`` gets the repeat, ``parent`` is the cell's name.
     """
-    candidates = _relaxed_candidates(
-        dataset, max_force_threshold=max_force_threshold, max_atoms=max_atoms, split=split
-    )
-    references = []
-    for atoms in sample(candidates, n, seed=seed):
+    chosen = [atoms for atoms in cells if len(atoms) <= max_atoms]
+    supercells = []
+    for atoms in chosen if n is None else chosen[:n]:
         supercell = supercell_at_least(atoms, min_atoms)
         parent = str(atoms.info.get("name", "structure"))
         supercell.info["name"] = f"{parent}-x{supercell.info['repeat']}"
         supercell.info["parent"] = parent
-        references.append(supercell)
-    return references
+        supercells.append(supercell)
+    return supercells

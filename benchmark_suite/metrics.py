@@ -379,6 +379,8 @@ class SkippedMetric:
 
 def _skip_reason(metric: TaskMetric, per_calculator: dict[str, pd.DataFrame]) -> str:
     """Why ``metric`` has no finite value for any calculator, or '' when some calculator has one."""
+    if metric.where is not None and not any(len(rows) for rows in per_calculator.values()):
+        return f"no structure of this kind in this run ({metric.where[0]} = {metric.where[1]})"
     for rows in per_calculator.values():
         values = np.column_stack([rows[c].to_numpy(float) for c in metric.metric.columns])
         if np.isfinite(values).all(axis=1).any():

@@ -139,8 +139,17 @@ def _add_size_options(group: pytest.OptionGroup) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="rattle-relax: DFT-relaxed test structures, a seeded sample (default: quick 12, full every one "
-        "within the profile's size bound).",
+        help="rattle-relax, free relaxation: DFT-relaxed test structures as rattled supercells, a seeded "
+        "sample (default: quick 8, full every one within the profile's size bound).",
+    )
+    group.addoption(
+        "--heo-n-symmetric",
+        dest="heo_n_symmetric",
+        type=int,
+        default=None,
+        metavar="N",
+        help="rattle-relax, in symmetry (the headline): DFT-relaxed stored test cells, a seeded sample "
+        "(default: quick 16 of <= 20 atoms, full every one).",
     )
     group.addoption(
         "--heo-rattle-sigma",
@@ -267,7 +276,7 @@ def _profile(config: pytest.Config):
     sigma = config.getoption("heo_rattle_sigma")
     if sigma is not None and sigma < 0:
         raise pytest.UsageError(f"--heo-rattle-sigma must be >= 0 Å, got {sigma}")
-    for option in ("heo_n_accuracy", "heo_n_rattle", "heo_n_fit"):
+    for option in ("heo_n_accuracy", "heo_n_rattle", "heo_n_symmetric", "heo_n_fit"):
         value = config.getoption(option)
         if value is not None and value < (0 if option == "heo_n_fit" else 1):
             raise pytest.UsageError(f"--{option.replace('_', '-')} must be a positive count, got {value}")
@@ -279,7 +288,12 @@ def _profile(config: pytest.Config):
         accuracy_n_test=config.getoption("heo_n_accuracy"),
         accuracy_n_fit=config.getoption("heo_n_fit"),
         rattle_n_structures=config.getoption("heo_n_rattle"),
+        symmetric_n_structures=config.getoption("heo_n_symmetric"),
     )
+
+
+#: Folder of the report directory where each finished task's rows are stored as it ends.
+PARTS_DIR = "parts"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -311,6 +325,11 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and "heo_rows_dir" in workerinput:
         rows_dir, worker_id, owns = Path(workerinput["heo_rows_dir"]), str(workerinput["workerid"]), False
+    elif report:
+        # Kept beside the report: every finished (task, calculator) survives a killed run.
+        rows_dir, worker_id, owns = Path(report).resolve() / PARTS_DIR, "main", False
+        shutil.rmtree(rows_dir, ignore_errors=True)
+        rows_dir.mkdir(parents=True)
     else:
         rows_dir, worker_id, owns = Path(tempfile.mkdtemp(prefix="heo-benchmark-rows-")), "main", True
     session = BenchmarkSession(options, rows_dir, worker_id)

@@ -28,9 +28,13 @@ class Profile:
             cells, space group kept; rattle-and-relax's headline), a seeded random sample
             (``None``: every one within ``symmetric_max_atoms``).
         symmetric_max_atoms: only stored cells with at most this many atoms (``None``: any).
-        rattle_n_structures: DFT-relaxed test structures for the *free* relaxation of a
-            rattled supercell (``rattle_relax.free_*``), a seeded random sample (``None``:
-            every one within ``rattle_max_atoms``).
+        symmetric_fmax: convergence threshold (eV/Å) of those relaxations. Tighter than
+            ``fmax``: FrechetCellFilter applies it to the virial per atom, so on a 10-atom,
+            100 Å^3 cell 0.05 eV/Å leaves up to 0.8 GPa of stress (~0.4 % of volume), the
+            size of the differences measured; 0.005 leaves 0.08 GPa. In symmetry these
+            cells have few degrees of freedom and converge in a few steps.
+        rattle_n_structures: how many of those (the first within ``rattle_max_atoms``) are
+            also relaxed *freely* as rattled supercells (``rattle_relax.free_*``; ``None``: every one).
         rattle_min_atoms: each is repeated into a supercell of at least this many atoms.
         rattle_max_atoms: only structures with at most this many atoms (before repeating)
             are picked, to bound the cost.
@@ -57,6 +61,7 @@ class Profile:
     rattle_max_atoms: int
     symmetric_n_structures: int | None = None
     symmetric_max_atoms: int | None = None
+    symmetric_fmax: float = 0.005
     substitution_sites: dict[str, int] = field(default_factory=dict)
     substitution_arrangements: tuple[str, ...] = ("random", "sqs")
     substitution_seeds: tuple[int, ...] = (0,)

@@ -222,6 +222,8 @@ class RattleSettings:
     max_steps: int = 200
     engine: str = "fast"
     symprec: float = 1e-2
+    from_dft: bool = True  # also relax from the DFT structure itself (``*_from_dft`` rows)
+    symmetric_fmax: float | None = None  # of the stored cells' relaxations (None: fmax); free ones use fmax
 
 
 def _geometry_columns(final: Atoms, reference: Atoms, *, symprec: float) -> dict[str, Any]:
@@ -299,6 +301,7 @@ def _relax_rows(
     *,
     keep_symmetry: bool,
     settings: RattleSettings,
+    fmax: float,
 ) -> list[dict[str, Any]]:
     """Relax ``(reference, start, relaxation, parent_id)`` jobs with one engine call; one row each."""
     if not jobs:
@@ -308,7 +311,7 @@ def _relax_rows(
     results = relax_many(
         [start for _, start, _, _ in jobs],
         **_engine_arguments(calculator, settings.engine),
-        fmax=settings.fmax,
+        fmax=fmax,
         max_steps=settings.max_steps,
         progress=False,
         keep_symmetry=keep_symmetry,
@@ -358,7 +361,8 @@ def run_rattle_relax(
     constraint from the same two starts (``low_symmetry``, ``low_symmetry_from_dft``).
     ``free_references`` (supercells of DFT-relaxed structures, ``info["parent"]`` naming
     the stored structure) are rattled (:func:`heo_calc.structures.perturb.rattle`) and
-    relaxed without constraint (``free``): whether the model finds a lower, less
+    relaxed without constraint (``free``, at ``settings.fmax``; the stored cells at
+    ``settings.symmetric_fmax``): whether the model finds a lower, less
     symmetric minimum where DFT was held by symmetry; not an accuracy.
 
     Row columns: ``id`` (``parent:relaxation``), ``parent_id``, ``relaxation``,
@@ -388,13 +392,17 @@ def run_rattle_relax(
             if low
             else (symmetric_jobs, (SYMMETRIC, SYMMETRIC_FROM_DFT))
         )
-        jobs += [(reference, start, names[0], parent), (reference, reference, names[1], parent)]
+        jobs.append((reference, start, names[0], parent))
+        if settings.from_dft:
+            jobs.append((reference, reference, names[1], parent))
     free_jobs = [
         (atoms, rattle(atoms, settings.sigma, settings.seed + index), FREE, str(atoms.info.get("parent", "")))
         for index, atoms in enumerate(free_references)
     ]
-    rows = _relax_rows(calculator, symmetric_jobs, keep_symmetry=True, settings=settings)
-    rows += _relax_rows(calculator, low_symmetry_jobs + free_jobs, keep_symmetry=False, settings=settings)
+    cell_fmax = settings.symmetric_fmax or settings.fmax
+    rows = _relax_rows(calculator, symmetric_jobs, keep_symmetry=True, settings=settings, fmax=cell_fmax)
+    rows += _relax_rows(calculator, low_symmetry_jobs, keep_symmetry=False, settings=settings, fmax=cell_fmax)
+    rows += _relax_rows(calculator, free_jobs, keep_symmetry=False, settings=settings, fmax=settings.fmax)
     _energy_below_symmetric(rows)
     table = pd.DataFrame(rows)
     if len(table):

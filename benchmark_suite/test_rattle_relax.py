@@ -8,7 +8,7 @@ pytestmark = pytest.mark.heo_benchmark
 
 
 def test_rattle_relax(heo_calc_name, heo_calculator, heo_dataset, heo_session, heo_run, heo_skip_task):
-    from benchmark_suite.data import relaxed_cells, relaxed_references
+    from benchmark_suite.data import free_relaxation_supercells, relaxed_cells
     from benchmark_suite.tasks import RattleSettings, run_rattle_relax
 
     profile = heo_session.options.profile
@@ -23,10 +23,9 @@ def test_rattle_relax(heo_calc_name, heo_calculator, heo_dataset, heo_session, h
         max_force_threshold=profile.relaxed_max_force,
         max_atoms=profile.symmetric_max_atoms,
     )
-    supercells = relaxed_references(
-        heo_dataset,
+    supercells = free_relaxation_supercells(
+        cells,
         n=profile.rattle_n_structures,
-        max_force_threshold=profile.relaxed_max_force,
         min_atoms=profile.rattle_min_atoms,
         max_atoms=profile.rattle_max_atoms,
     )
@@ -40,6 +39,7 @@ def test_rattle_relax(heo_calc_name, heo_calculator, heo_dataset, heo_session, h
         sigma=profile.rattle_sigma,
         strain=profile.rattle_strain,
         fmax=profile.fmax,
+        symmetric_fmax=profile.symmetric_fmax,
         max_steps=profile.max_steps,
         engine=heo_session.options.relax_engine,
         symprec=profile.symprec,
