@@ -125,13 +125,6 @@ def test_resume_after_sigkill_reaches_the_last_epoch_like_an_uninterrupted_run(r
     assert np.isfinite(resumed_forces).all() and resumed_forces.shape == whole_forces.shape
 
 
-@pytest.mark.xfail(
-    reason="sevenn's processing_epoch_v2 starts every run with best_val = inf, so after --resume the "
-    "exported 'best' checkpoint is the best of the resumed epochs only; an earlier, better epoch is "
-    "overwritten (here the uninterrupted run's best is epoch 1). Needs heo_calc/finetune/runner.py to "
-    "keep the earlier checkpoint_best.pth and export the better of the two.",
-    strict=False,
-)
 def test_resume_after_sigkill_exports_the_same_best_epoch(runs):
     from heo_calc.backends.sevennet import load_checkpoint
 

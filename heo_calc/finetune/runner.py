@@ -426,8 +426,10 @@ def _finetune_sevennet(
         work_dir=train_dir,
         stress_loss_weight=recipe.stress_loss_weight,
     )
+    earlier_best = None
     if resume:
         config["train"]["continue"] = _resume_block(train_dir)
+        earlier_best = _keep_earlier_best(train_dir)
     run_sevenn(
         write_config(config, train_dir / "input.yaml"),
         train_dir,
@@ -436,11 +438,61 @@ def _finetune_sevennet(
         anchor_checkpoint=SEVENNET_FOUNDATIONS.get(base) or str(Path(base).resolve()),
     )
     best = train_dir / "checkpoint_best.pth"
+    if earlier_best is not None:
+        _restore_earlier_best_if_better(train_dir, earlier_best)
     if not best.is_file():
         raise RuntimeError(f"sevenn finished without writing {best}; see {train_dir / 'log.sevenn'}")
     final = export_checkpoint(best, out_dir / FINAL_SEVENNET_NAME)
     os.utime(final)
     return final
+
+
+EARLIER_BEST_NAME = "checkpoint_best_before_resume.pth"
+
+
+def _validation_losses(train_dir: Path) -> dict[int, float]:
+    """Validation TotalLoss per epoch from every learning-curve file sevenn wrote (``lc*.csv``)."""
+    import csv
+
+    losses: dict[int, float] = {}
+    for path in sorted(Path(train_dir).glob("lc*.csv")):
+        with path.open(newline="") as stream:
+            for row in csv.DictReader(stream):
+                try:
+                    losses[int(row["epoch"])] = float(row["validset_TotalLoss"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+    return losses
+
+
+def _keep_earlier_best(train_dir: Path) -> tuple[Path, float] | None:
+    """Set the best checkpoint of the runs so far aside (with its validation loss) before resuming.
+
+    sevenn starts every run with "best so far" at infinity, so a resumed run would overwrite
+    ``checkpoint_best.pth`` with the best of the resumed epochs only.
+    """
+    import shutil
+
+    best = train_dir / "checkpoint_best.pth"
+    losses = _validation_losses(train_dir)
+    if not best.is_file() or not losses:
+        return None
+    kept = train_dir / EARLIER_BEST_NAME
+    with atomic_output(kept) as temporary:
+        shutil.copyfile(best, temporary)
+    return kept, min(losses.values())
+
+
+def _restore_earlier_best_if_better(train_dir: Path, earlier: tuple[Path, float]) -> None:
+    """Put the earlier best back as ``checkpoint_best.pth`` when no resumed epoch beat its validation loss."""
+    import shutil
+
+    kept, earlier_loss = earlier
+    resumed = [loss for loss in _validation_losses(train_dir).values() if loss < earlier_loss]
+    if not resumed and kept.is_file():
+        logger.info("no resumed epoch beat the earlier best (validation loss %.6g): keeping it", earlier_loss)
+        with atomic_output(train_dir / "checkpoint_best.pth") as temporary:
+            shutil.copyfile(kept, temporary)
 
 
 def _resume_block(train_dir: Path) -> dict:
