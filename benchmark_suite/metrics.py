@@ -344,6 +344,8 @@ class MetricRow:
     verdict: str = ""
     n_paired: int = 0
     n_unpaired: int = 0
+    model_key: str = ""  # which weights (heo_calc.provenance.identity_key), filled by the report
+    model_sha256: str = ""
 
     def interval(self) -> Interval:
         """The interval as :mod:`heo_calc.statistics_bootstrap` formats it (:func:`format_interval`)."""

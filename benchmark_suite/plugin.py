@@ -110,7 +110,16 @@ def _add_run_options(group: pytest.OptionGroup) -> None:
         dest="heo_report",
         default=None,
         metavar="DIR",
-        help="write rows.csv, rows.json, summary.json, summary.md and PNG plots here at the end.",
+        help="write rows.csv, rows.json, summary.json, summary.md and PNG plots here at the end; each "
+        "finished task and chunk of structures is kept in DIR/parts as it ends.",
+    )
+    group.addoption(
+        "--heo-resume",
+        dest="heo_resume",
+        action="store_true",
+        default=False,
+        help="with --heo-report DIR of an interrupted run: reuse its finished (task, calculator) results "
+        "and structures and run only the rest; refused when the options or a model's weights differ.",
     )
 
 
@@ -296,6 +305,25 @@ def _profile(config: pytest.Config):
 PARTS_DIR = "parts"
 
 
+def _prepare_parts(rows_dir: Path, options: Any, *, resume: bool) -> None:
+    """Start ``rows_dir`` afresh, or check that a resumed run has the same options and weights."""
+    from benchmark_suite.session import RUN_FILE, check_resumable, write_run_record
+
+    if not resume:
+        shutil.rmtree(rows_dir, ignore_errors=True)
+    elif not (rows_dir / RUN_FILE).is_file():
+        raise pytest.UsageError(
+            f"--heo-resume: {rows_dir} holds no interrupted run ({RUN_FILE} is missing); run without "
+            "--heo-resume to start one"
+        )
+    else:
+        problem = check_resumable(rows_dir, options)
+        if problem:
+            raise pytest.UsageError(f"--heo-resume: {problem}")
+    rows_dir.mkdir(parents=True, exist_ok=True)
+    write_run_record(rows_dir, options)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "heo_benchmark: a task of the HEO benchmark suite (benchmark_suite/)")
     config.stash[SESSION_KEY] = None
@@ -311,7 +339,10 @@ def pytest_configure(config: pytest.Config) -> None:
         _check_names([reference], "--reference-calc")
     dataset = _read_dataset(config.getoption("heo_dataset"))
     report = config.getoption("heo_report")
+    if config.getoption("heo_resume") and not report:
+        raise pytest.UsageError("--heo-resume needs --heo-report DIR: the folder of the run to resume")
     options = BenchmarkOptions(
+        resume=bool(config.getoption("heo_resume")),
         calculators=tuple(names),
         dataset=dataset.path if dataset is not None else None,
         reference_calc=reference,
@@ -328,8 +359,7 @@ def pytest_configure(config: pytest.Config) -> None:
     elif report:
         # Kept beside the report: every finished (task, calculator) survives a killed run.
         rows_dir, worker_id, owns = Path(report).resolve() / PARTS_DIR, "main", False
-        shutil.rmtree(rows_dir, ignore_errors=True)
-        rows_dir.mkdir(parents=True)
+        _prepare_parts(rows_dir, options, resume=bool(config.getoption("heo_resume")))
     else:
         rows_dir, worker_id, owns = Path(tempfile.mkdtemp(prefix="heo-benchmark-rows-")), "main", True
     session = BenchmarkSession(options, rows_dir, worker_id)
@@ -425,11 +455,17 @@ def heo_skip_task(heo_session: BenchmarkSession):
 
 
 @pytest.fixture
-def heo_run(request: pytest.FixtureRequest, heo_session: BenchmarkSession):
-    """``heo_run(task, function)``: time ``function`` once (pytest-benchmark) and record its result."""
+def heo_run(request: pytest.FixtureRequest, heo_session: BenchmarkSession, heo_calc_name: str):
+    """``heo_run(task, function)``: time ``function`` once (pytest-benchmark) and record its result.
+
+    With ``--heo-resume``, a (task, calculator) the interrupted run finished is returned as it was.
+    """
     from benchmark_suite.metrics import point_values
 
     def run(task: str, function):
+        finished = heo_session.finished_result(task, heo_calc_name)
+        if finished is not None:
+            return finished
         try:
             benchmark = request.getfixturevalue("benchmark")
         except pytest.FixtureLookupError:  # pytest-benchmark not installed: just run it
@@ -475,6 +511,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             skipped=parts.skipped,
             context=options.context(),
             task_skips=parts.task_skips,
+            identities=parts.identities,
         )
         if options.report_dir is not None:
             paths = write_report(options.report_dir, report)

@@ -70,6 +70,7 @@ class Report:
     skipped: dict[str, str]
     context: dict[str, Any]
     task_skips: dict[str, str] = field(default_factory=dict)
+    identities: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def metric(self, key: str, calculator: str) -> MetricRow | None:
         rows = self.metrics[(self.metrics["key"] == key) & (self.metrics["calculator"] == calculator)]
@@ -103,16 +104,36 @@ def build_report(
     skipped: dict[str, str],
     context: dict[str, Any],
     task_skips: dict[str, str] | None = None,
+    identities: dict[str, dict[str, Any]] | None = None,
 ) -> Report:
-    """Rows, metrics with intervals and comparisons, and the notes of one run."""
+    """Rows, metrics with intervals and comparisons, and the notes of one run.
+
+    ``identities``: each calculator's model identity (:func:`heo_calc.provenance.model_identity`),
+    written to summary.json and as ``model_key``/``model_sha256`` columns of metrics.csv.
+    """
     table = rows_table(records)
     ran = [c for c in calculators if c not in skipped]
     metrics, skipped_metrics = metric_table(table, ran)
+    identities = dict(identities or {})
+    if len(metrics):
+        from heo_calc.provenance import identity_columns
+
+        columns = {name: identity_columns(identity) for name, identity in identities.items()}
+        for column in ("model_key", "model_sha256"):
+            metrics[column] = [columns.get(name, {}).get(column, "") for name in metrics["calculator"]]
     shown = list(calculators) + [
         c for c in dict.fromkeys(table.get("calculator", [])) if c not in calculators
     ]
     return Report(
-        list(records), table, metrics, skipped_metrics, shown, dict(skipped), context, dict(task_skips or {})
+        list(records),
+        table,
+        metrics,
+        skipped_metrics,
+        shown,
+        dict(skipped),
+        context,
+        dict(task_skips or {}),
+        identities,
     )
 
 
@@ -317,6 +338,20 @@ def notes(report: Report) -> list[str]:
     return lines
 
 
+def _models_section(report: Report) -> str:
+    """Which weights made the numbers: one line per calculator (file, SHA-256, dtype)."""
+    if not report.identities:
+        return ""
+    from heo_calc.provenance import describe_identity
+
+    lines = [
+        f"- {describe_identity(report.identities[name])}"
+        for name in report.calculators
+        if name in report.identities
+    ]
+    return "Models (weights that made these numbers; full records in summary.json):\n\n" + "\n".join(lines)
+
+
 def markdown_report(report: Report) -> str:
     """The whole markdown summary: verdict lines first, then context, headline, task sections, notes."""
     context = report.context
@@ -332,6 +367,7 @@ def markdown_report(report: Report) -> str:
         "## Headline",
         headline_table(report),
         "\n".join(notes(report)),
+        _models_section(report),
     ]
     tasks = set(report.metrics["task"])
     if "accuracy" in tasks:
@@ -393,6 +429,7 @@ def summary_record(report: Report) -> dict[str, Any]:
     return {
         "context": report.context,
         "calculators": report.calculators,
+        "models": report.identities,
         "skipped": report.skipped,
         "task_skips": report.task_skips,
         "skipped_metrics": [asdict(s) for s in report.skipped_metrics],

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
 
     from benchmark_suite.data import HEODataset
+    from benchmark_suite.journal import RowJournal
     from benchmark_suite.substitution import SubstitutedStructure
     from benchmark_suite.tasks import TaskResult
 
@@ -52,6 +53,7 @@ class BenchmarkOptions:
     sqs_method: str = "swap"
     relax_engine: str = "fast"
     unavailable: tuple[tuple[str, str], ...] = ()
+    resume: bool = False
 
     def dataset_description(self) -> str:
         """The dataset as the report names it (the packaged set with its licence)."""
@@ -88,6 +90,43 @@ class BenchmarkOptions:
         }
 
 
+#: The record of a run's options in its parts folder, checked by ``--heo-resume``.
+RUN_FILE = "run.json"
+
+
+def write_run_record(rows_dir: Path, options: BenchmarkOptions) -> None:
+    """Record the options of the run whose parts ``rows_dir`` holds."""
+    from benchmark_suite.report import atomic_write_text, dumps
+
+    atomic_write_text(Path(rows_dir) / RUN_FILE, dumps(options.context()))
+
+
+def check_resumable(rows_dir: Path, options: BenchmarkOptions) -> str:
+    """'' when the interrupted run in ``rows_dir`` had these options and its models the same weights.
+
+    Otherwise what differs: the options (by key) or a model's identity (old and new weights),
+    and how to go on. Loading the calculators of the old run is the price of this check.
+    """
+    from heo_calc.provenance import describe_identity, identity_key, model_identity
+    from heo_calc.registry import get_calculator
+
+    stored = json.loads((Path(rows_dir) / RUN_FILE).read_text(encoding="utf-8"))
+    current = json.loads(json.dumps(options.context(), default=str))
+    different = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
+    fix = "run without --heo-resume to start over, or give a new --heo-report folder"
+    if different:
+        shown = "; ".join(f"{k}: {stored.get(k)!r} then, {current.get(k)!r} now" for k in different)
+        return f"the interrupted run in {rows_dir} had other options ({shown}); {fix}"
+    for name, old in collect_parts(rows_dir).identities.items():
+        new = model_identity(get_calculator(name, device=options.device), name)
+        if identity_key(new) != identity_key(old):
+            return (
+                f"{name} has other weights than in the interrupted run: {describe_identity(old)} then, "
+                f"{describe_identity(new)} now; {fix}"
+            )
+    return ""
+
+
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[-60:]
 
@@ -120,11 +159,16 @@ class BenchmarkSession:
         from heo_calc.registry import get_calculator
 
         try:
-            return get_calculator(name, device=self.options.device)
+            calculator = get_calculator(name, device=self.options.device)
         except HEOCalcError as error:
             reason = f"{name!r} is not available here: {error}"
         except Exception as error:  # a third-party factory may fail in any way: skip it, run the rest
             reason = f"{name!r} failed to load ({type(error).__name__}: {error})"
+        else:
+            from heo_calc.provenance import model_identity
+
+            self._write_part("identity", {"calculator": name, "identity": model_identity(calculator, name)})
+            return calculator
         reason += " (`heo-calc list` shows every calculator and why it cannot load)"
         self.record_skip(name, reason)
         return CalculatorUnavailable(reason)
@@ -201,6 +245,22 @@ class BenchmarkSession:
             },
         )
 
+    def journal(self, task: str, calculator: str) -> RowJournal:
+        """The row journal of ``task`` for ``calculator``: finished structures of a resumed run, kept as they end."""
+        from benchmark_suite.journal import RowJournal
+
+        path = self.rows_dir / f"journal-{_safe(task)}-{_safe(calculator)}.jsonl"
+        return RowJournal(path, resume=self.options.resume)
+
+    def finished_result(self, task: str, calculator: str) -> TaskResult | None:
+        """With ``--heo-resume``: the result of ``task`` for ``calculator`` that the interrupted run finished."""
+        if not self.options.resume:
+            return None
+        return next(
+            (r for r in collect_parts(self.rows_dir).records if (r.task, r.calculator) == (task, calculator)),
+            None,
+        )
+
     def record_skip(self, name: str, reason: str) -> None:
         """Store that calculator ``name`` did not run, and why."""
         self._write_part("skip", {"calculator": name, "reason": reason})
@@ -217,6 +277,7 @@ class Parts:
     records: list[TaskResult] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     task_skips: dict[str, str] = field(default_factory=dict)
+    identities: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.records or self.skipped or self.task_skips)
@@ -254,4 +315,6 @@ def collect_parts(rows_dir: Path) -> Parts:
             parts.task_skips.setdefault(part["task"], part["reason"])
         elif part.get("kind") == "result":
             parts.records.append(_task_result(part))
+        elif part.get("kind") == "identity":
+            parts.identities.setdefault(part["calculator"], part["identity"])
     return parts

@@ -25,6 +25,7 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator
 
 from benchmark_suite import geometry
+from benchmark_suite.journal import CHUNK, RowJournal
 from heo_base.units import MEV
 from heo_calc.status import Status
 from heo_calc.structures.lattices import pseudo_cubic_lattice_parameter
@@ -302,27 +303,44 @@ def _relax_rows(
     keep_symmetry: bool,
     settings: RattleSettings,
     fmax: float,
+    journal: RowJournal,
 ) -> list[dict[str, Any]]:
-    """Relax ``(reference, start, relaxation, parent_id)`` jobs with one engine call; one row each."""
-    if not jobs:
-        return []
+    """Relax ``(reference, start, relaxation, parent_id)`` jobs; one row each, in job order.
+
+    Jobs whose row the ``journal`` holds are not relaxed again; the others go to the engine
+    in chunks of :data:`benchmark_suite.journal.CHUNK`, each chunk's rows journaled when done.
+    """
     from heo_calc.relax import relax_many
 
-    results = relax_many(
-        [start for _, start, _, _ in jobs],
-        **_engine_arguments(calculator, settings.engine),
-        fmax=fmax,
-        max_steps=settings.max_steps,
-        progress=False,
-        keep_symmetry=keep_symmetry,
-        symprec=settings.symprec,
-    )
-    return [
-        _rattle_row(
-            calculator, reference, start, result, relaxation=relaxation, parent_id=parent, settings=settings
+    keys = [f"{parent}:{relaxation}" for _, _, relaxation, parent in jobs]
+    done = {key: journal.finished(key) for key in keys if journal.finished(key) is not None}
+    todo = [job for job, key in zip(jobs, keys) if key not in done]
+    for first in range(0, len(todo), CHUNK):
+        chunk = todo[first : first + CHUNK]
+        results = relax_many(
+            [start for _, start, _, _ in chunk],
+            **_engine_arguments(calculator, settings.engine),
+            fmax=fmax,
+            max_steps=settings.max_steps,
+            progress=False,
+            keep_symmetry=keep_symmetry,
+            symprec=settings.symprec,
         )
-        for (reference, start, relaxation, parent), result in zip(jobs, results)
-    ]
+        rows = [
+            _rattle_row(
+                calculator,
+                reference,
+                start,
+                result,
+                relaxation=relaxation,
+                parent_id=parent,
+                settings=settings,
+            )
+            for (reference, start, relaxation, parent), result in zip(chunk, results)
+        ]
+        journal.append(rows)
+        done.update((row["id"], row) for row in rows)
+    return [done[key] for key in keys]
 
 
 def _parent_id(atoms: Atoms, index: int) -> str:
@@ -348,6 +366,7 @@ def run_rattle_relax(
     references: Sequence[Atoms],
     free_references: Sequence[Atoms] = (),
     settings: RattleSettings | None = None,
+    journal: RowJournal | None = None,
 ) -> TaskResult:
     """Relax DFT-relaxed structures the way DFT did, and (apart) freely; compare with the DFT structure.
 
@@ -374,11 +393,13 @@ def run_rattle_relax(
     ``symmetry_match``, ``e_above_dft_min_meV`` (E(model, relaxed) − E(model, DFT
     geometry), meV/atom), ``energy_per_atom`` (eV/atom), ``e_below_symmetric_meV`` (free
     rows: E(free) − E(relaxed from DFT within its symmetry), meV/atom), ``max_force``,
-    ``max_stress_gpa``, ``wall_time_s``, ``error``.
+    ``max_stress_gpa``, ``wall_time_s``, ``error``. Rows already in ``journal`` (a resumed
+    run) are reused; new ones are written to it as they finish.
     """
     from heo_calc.structures.perturb import rattle, symmetric_rattle
 
     settings = settings or RattleSettings()
+    journal = journal if journal is not None else RowJournal()
     started = time.perf_counter()
     symmetric_jobs, low_symmetry_jobs = [], []
     for index, reference in enumerate(references):
@@ -400,9 +421,13 @@ def run_rattle_relax(
         for index, atoms in enumerate(free_references)
     ]
     cell_fmax = settings.symmetric_fmax or settings.fmax
-    rows = _relax_rows(calculator, symmetric_jobs, keep_symmetry=True, settings=settings, fmax=cell_fmax)
-    rows += _relax_rows(calculator, low_symmetry_jobs, keep_symmetry=False, settings=settings, fmax=cell_fmax)
-    rows += _relax_rows(calculator, free_jobs, keep_symmetry=False, settings=settings, fmax=settings.fmax)
+    common = {"settings": settings, "journal": journal}
+    rows = _relax_rows(calculator, symmetric_jobs, keep_symmetry=True, fmax=cell_fmax, **common)
+    rows += _relax_rows(calculator, low_symmetry_jobs, keep_symmetry=False, fmax=cell_fmax, **common)
+    rows += _relax_rows(calculator, free_jobs, keep_symmetry=False, fmax=settings.fmax, **common)
+    rows = [
+        dict(row) for row in rows
+    ]  # journaled rows are shared: the free rows' energy column is added here
     _energy_below_symmetric(rows)
     table = pd.DataFrame(rows)
     if len(table):
@@ -483,6 +508,7 @@ def run_substitution(
     engine: str = "fast",
     reference_calculator: Calculator | None = None,
     reference_name: str | None = None,
+    journal: RowJournal | None = None,
 ) -> TaskResult:
     """Relax generated equimolar HEO supercells (:mod:`benchmark_suite.substitution`).
 
@@ -496,18 +522,28 @@ def run_substitution(
     :func:`benchmark_suite.geometry.cell_distortion_percent`; does the cubic parent survive?),
     ``energy_per_atom`` (this model, eV/atom; not comparable across models),
     ``energy_ref_per_atom`` (the final structure under ``reference_calculator``, eV/atom,
-    the common yardstick) and ``reference_calc``, ``wall_time_s``, ``error``.
+    the common yardstick) and ``reference_calc``, ``wall_time_s``, ``error``. Rows already
+    in ``journal`` are reused; new ones are written to it as each chunk finishes.
     """
     started = time.perf_counter()
-    results = _relax(
-        calculator, [item.atoms for item in generated], engine=engine, fmax=fmax, max_steps=max_steps
-    )
-    rows = []
-    for item, result in zip(generated, results):
-        row = _substitution_start(item) | _relaxation_columns(result)
-        row["reference_calc"] = reference_name or ""
-        row.update(_substitution_final(item, result, reference_calculator, float(row["a_exp_A"])))
-        rows.append(row)
+    journal = journal if journal is not None else RowJournal()
+    keys = [str(item.atoms.info["name"]) for item in generated]
+    done = {key: journal.finished(key) for key in keys if journal.finished(key) is not None}
+    todo = [item for item, key in zip(generated, keys) if key not in done]
+    for first in range(0, len(todo), CHUNK):
+        chunk = todo[first : first + CHUNK]
+        results = _relax(
+            calculator, [item.atoms for item in chunk], engine=engine, fmax=fmax, max_steps=max_steps
+        )
+        chunk_rows = []
+        for item, result in zip(chunk, results):
+            row = _substitution_start(item) | _relaxation_columns(result)
+            row["reference_calc"] = reference_name or ""
+            row.update(_substitution_final(item, result, reference_calculator, float(row["a_exp_A"])))
+            chunk_rows.append(row)
+        journal.append(chunk_rows)
+        done.update((row["id"], row) for row in chunk_rows)
+    rows = [done[key] for key in keys]
     table = pd.DataFrame(rows)
     table.insert(1, "calculator", calculator_name)
     return TaskResult("substitution", calculator_name, table, time.perf_counter() - started)

@@ -45,6 +45,14 @@ def test_rattle_relax(heo_calc_name, heo_calculator, heo_dataset, heo_session, h
         symprec=profile.symprec,
     )
     result = heo_run(
-        "rattle_relax", lambda: run_rattle_relax(heo_calculator, heo_calc_name, cells, supercells, settings)
+        "rattle_relax",
+        lambda: run_rattle_relax(
+            heo_calculator,
+            heo_calc_name,
+            cells,
+            supercells,
+            settings,
+            heo_session.journal("rattle_relax", heo_calc_name),
+        ),
     )
     assert len(result.rows) == 2 * len(cells) + len(supercells)

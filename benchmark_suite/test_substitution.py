@@ -24,6 +24,7 @@ def test_substitution(heo_calc_name, heo_calculator, heo_session, heo_run):
             max_steps=profile.max_steps,
             reference_calculator=reference_calculator,
             reference_name=reference_name,
+            journal=heo_session.journal("substitution", heo_calc_name),
         ),
     )
     assert len(result.rows) == len(generated)
