@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from heo_calc.structures.experimental import ROCKSALT_HEO, ExperimentalLattice, experimental_lattice
 from heo_calc.structures.substituted import Arrangement, SubstitutedStructure
 from heo_calc.structures.substituted import substituted_structure as build_substituted_structure
 
@@ -26,20 +27,11 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class ExperimentalLattice:
-    """A measured lattice parameter (Å) and where it was published."""
-
-    a: float
-    citation: str
-    note: str = ""
-
-
-@dataclass(frozen=True)
 class BenchmarkHEO:
     """The benchmark's HEO on one parent lattice.
 
     Attributes:
-        name: the lattice (a key of :data:`heo_calc.structures.parents.PARENT_LATTICES`).
+        name: the lattice (a key of :data:`heo_calc.structures.parents.CUBIC_PARENT_LATTICES`).
         space_group: Hermann-Mauguin symbol and number of the parent.
         formula: the target composition as written in the literature.
         cations: the five cations, placed in equal numbers.
@@ -66,11 +58,7 @@ PARENT_LATTICES: Final[dict[str, BenchmarkHEO]] = {
         formula="(Mg0.2Co0.2Ni0.2Cu0.2Zn0.2)O",
         cations=("Mg", "Co", "Ni", "Cu", "Zn"),
         a_start=4.22,
-        experimental=ExperimentalLattice(
-            a=4.22,
-            citation="Rost et al., Nat. Commun. 6, 8485 (2015)",
-            note="XRD of the entropy-stabilised single phase; ~4.22-4.24 Å is reported across studies",
-        ),
+        experimental=experimental_lattice(ROCKSALT_HEO),
     ),
     "spinel": BenchmarkHEO(
         name="spinel",

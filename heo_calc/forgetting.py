@@ -49,14 +49,14 @@ from ase.calculators.calculator import Calculator
 from heo_base.markdown import markdown_table
 from heo_base.units import MEV
 from heo_calc.provenance import flat_identity, identity_key, model_identity
-from heo_calc.structures import ROCKSALT_HEO_LATTICE_PARAMETER, rocksalt_heo_supercell
+from heo_calc.structures import rocksalt_heo_supercell
 from heo_calc.structures.binary_oxides import (
-    EXPERIMENTAL_LATTICE_PARAMETERS,
     binary_oxide,
     binary_oxide_cell,
     cubic_lattice_parameter,
     prescale_to_minimum,
 )
+from heo_calc.structures.experimental import experimental_lattice_parameter
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +68,6 @@ SOLID_SOLUTIONS: Final[tuple[tuple[str, ...], ...]] = (
     ("Mg", "Zn"),
     ("Mg", "Co", "Ni", "Cu", "Zn"),
 )
-
-#: Measured lattice parameters (Å) of solid solutions, for orientation (Rost et al., Nat. Commun. 6, 8485, 2015).
-EXPERIMENTAL_SOLID_SOLUTION_LATTICE_PARAMETERS: Final[dict[str, float]] = {
-    "(Mg,Co,Ni,Cu,Zn)O": ROCKSALT_HEO_LATTICE_PARAMETER,
-}
 
 
 @dataclass(frozen=True)
@@ -347,13 +342,6 @@ def add_mixing_energies(table: pd.DataFrame) -> pd.DataFrame:
         reference = sum(n * per_fu[c] for c, n in counts.items())
         table.loc[index, "mixing_energy_meV_per_atom"] = (row["energy_eV"] - reference) / row["n_atoms"] * MEV
     return table
-
-
-def experimental_lattice_parameter(structure: str) -> float:
-    """Measured lattice parameter (Å) of a binary oxide or solid solution where one is recorded, else NaN."""
-    return EXPERIMENTAL_LATTICE_PARAMETERS.get(
-        structure, EXPERIMENTAL_SOLID_SOLUTION_LATTICE_PARAMETERS.get(structure, float("nan"))
-    )
 
 
 #: Columns of :func:`compare_to_base`.

@@ -15,7 +15,7 @@ from heo_calc.errors import CompositionError
 from heo_calc.structures import sqs
 from heo_calc.structures.bonds import bond_lengths
 from heo_calc.structures.parents import (
-    PARENT_LATTICES,
+    CUBIC_PARENT_LATTICES,
     equimolar_cations,
     parent_supercell,
     single_cation_reference,
@@ -27,7 +27,7 @@ QUICK_SITES = PROFILES["quick"].substitution_sites
 OXYGEN_PER_SITE = {"rocksalt": 1, "fluorite": 2, "perovskite": 3, "spinel": 4 / 3}
 
 
-@pytest.mark.parametrize("lattice", list(PARENT_LATTICES))
+@pytest.mark.parametrize("lattice", list(CUBIC_PARENT_LATTICES))
 @pytest.mark.parametrize("arrangement", ["random", "sqs"])
 def test_the_benchmark_cells_are_exactly_equimolar_and_keep_their_names(lattice, arrangement):
     generated = benchmark_structure(lattice, QUICK_SITES[lattice], arrangement=arrangement, seed=1)
@@ -93,7 +93,7 @@ def test_bad_cation_lists_and_lattices_are_refused_with_the_fix():
 
 
 def test_parent_references_are_rattled_cells_of_at_least_64_atoms():
-    for lattice, parent in PARENT_LATTICES.items():
+    for lattice, parent in CUBIC_PARENT_LATTICES.items():
         cation = {"rocksalt": "Cu", "spinel": "Co", "fluorite": "Ce", "perovskite": "Ti"}[lattice]
         atoms = single_cation_reference(lattice, cation, rattle=0.05)
         assert len(atoms) >= 64

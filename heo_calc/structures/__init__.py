@@ -8,6 +8,7 @@
 * :mod:`heo_calc.structures.bonds`: first-shell cation-anion bonds, measured after relaxation.
 * :mod:`heo_calc.structures.lattices`: pseudo-cubic lattice parameters.
 * :mod:`heo_calc.structures.binary_oxides`: binary oxides in their usual prototype.
+* :mod:`heo_calc.structures.experimental`: measured lattice parameters with their citations.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 
-#: Rock-salt (Mg0.2Co0.2Ni0.2Cu0.2Zn0.2)O lattice parameter, Å (Rost et al., Nat. Commun. 6, 8485, 2015).
-ROCKSALT_HEO_LATTICE_PARAMETER = 4.22
+from heo_calc.structures.experimental import EXPERIMENTAL_LATTICES, ROCKSALT_HEO
+
+#: Measured rock-salt (Mg0.2Co0.2Ni0.2Cu0.2Zn0.2)O lattice parameter, Å (:mod:`heo_calc.structures.experimental`).
+ROCKSALT_HEO_LATTICE_PARAMETER = EXPERIMENTAL_LATTICES[ROCKSALT_HEO].a
 
 
 def rocksalt_heo_supercell(

@@ -57,17 +57,6 @@ ATOMS_PER_FORMULA_UNIT: Final[dict[BinaryPrototype, int]] = {
     "corundum": 5,
 }
 
-#: Measured room-temperature lattice parameters of cubic binary oxides (Å), for orientation.
-#: MgO, NiO, CoO, MnO, CaO: as given in the project's issue tracker (standard XRD values,
-#: e.g. Wyckoff, Crystal Structures, vol. 1, 1963).
-EXPERIMENTAL_LATTICE_PARAMETERS: Final[dict[str, float]] = {
-    "MgO": 4.212,
-    "NiO": 4.177,
-    "CoO": 4.26,
-    "MnO": 4.445,
-    "CaO": 4.81,
-}
-
 _OXYGEN_COVALENT_RADIUS: Final = float(covalent_radii[atomic_numbers["O"]])
 
 

@@ -68,7 +68,8 @@ class ParentLattice:
         return self.reference.replace("A", cation)
 
 
-PARENT_LATTICES: Final[dict[str, ParentLattice]] = {
+#: The four cubic parent lattices by name: space group, substituted sites, single-cation reference, cell sizes.
+CUBIC_PARENT_LATTICES: Final[dict[str, ParentLattice]] = {
     "rocksalt": ParentLattice(
         "rocksalt", "Fm-3m (225)", "every cation site (4a)", (), "AO", reference_sites=32, default_sites=40
     ),
@@ -98,9 +99,9 @@ PARENT_LATTICES: Final[dict[str, ParentLattice]] = {
 
 def parent_lattice(name: str) -> ParentLattice:
     """The :class:`ParentLattice` called ``name``; a clear ``CompositionError`` otherwise."""
-    if name not in PARENT_LATTICES:
-        raise CompositionError(f"unknown lattice {name!r}; choose one of {', '.join(PARENT_LATTICES)}")
-    return PARENT_LATTICES[name]
+    if name not in CUBIC_PARENT_LATTICES:
+        raise CompositionError(f"unknown lattice {name!r}; choose one of {', '.join(CUBIC_PARENT_LATTICES)}")
+    return CUBIC_PARENT_LATTICES[name]
 
 
 def primitive_parent(name: str, a: float) -> Atoms:
@@ -134,7 +135,7 @@ def primitive_parent(name: str, a: float) -> Atoms:
             cellpar=[a, a, a, 90, 90, 90],
             primitive_cell=True,
         )
-    spectators = set(PARENT_LATTICES[name].spectator) | {"O"}
+    spectators = set(CUBIC_PARENT_LATTICES[name].spectator) | {"O"}
     atoms.set_tags([0 if s in spectators else SUBSTITUTED_TAG for s in atoms.get_chemical_symbols()])
     return atoms
 

@@ -107,7 +107,7 @@ def substituted_structure(
     """An equimolar supercell of ``cations`` on ``lattice`` with ``n_sites`` substituted sites.
 
     Args:
-        lattice: a key of :data:`heo_calc.structures.parents.PARENT_LATTICES`.
+        lattice: a key of :data:`heo_calc.structures.parents.CUBIC_PARENT_LATTICES`.
         cations: the cations, each once; they share the sites exactly equally.
         n_sites: substituted sites (cation sites; B sites of the perovskite); a multiple of
             ``len(cations)`` and of the sites per primitive cell (6 for spinel).
