@@ -36,6 +36,7 @@ def main() -> None:
     from heo_calc.committee import HEO_FT_COMMITTEE_MEMBERS, CommitteeCalculator
     from heo_calc.registry import get_calculator
     from heo_calc.structures import rocksalt_heo_supercell
+    from heo_calc.structures.perturb import rattle
 
     members = {name: get_calculator(name, device="cpu") for name in HEO_FT_COMMITTEE_MEMBERS}
     calculators = {**members, "heo-ft-committee": CommitteeCalculator(list(members.values()))}
@@ -44,8 +45,7 @@ def main() -> None:
     seconds: dict[str, list[float]] = {name: [] for name in calculators}
     for round_index in range(args.warmup + args.rounds):
         for name, calculator in calculators.items():
-            atoms = cell.copy()
-            atoms.positions += rng.normal(scale=0.005, size=atoms.positions.shape)  # never a cached result
+            atoms = rattle(cell, 0.005, rng)  # never a cached result
             started = time.perf_counter()
             evaluate_properties(calculator, atoms, ("forces", "stress"))
             if round_index >= args.warmup:

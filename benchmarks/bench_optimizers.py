@@ -32,6 +32,7 @@ def _structures(data: str | None, n_data: int, n_rocksalt: int):
 
     from benchmark_suite.substitution import substituted_structure
     from heo_calc.structures import rocksalt_heo_supercell
+    from heo_calc.structures.perturb import rattle
 
     structures = []
     for seed in range(n_rocksalt):
@@ -47,7 +48,7 @@ def _structures(data: str | None, n_data: int, n_rocksalt: int):
         for index in np.random.default_rng(0).choice(len(candidates), n_data, replace=False):
             atoms = candidates[index].copy()
             atoms.calc = None
-            atoms.rattle(0.05, seed=int(index))
+            atoms = rattle(atoms, 0.05, np.random.RandomState(int(index)))  # ASE's stream, as in the results
             atoms.info = {"name": f"lemat-{atoms.get_chemical_formula()}"}
             structures.append(atoms)
     return structures

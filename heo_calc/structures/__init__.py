@@ -8,6 +8,7 @@
 * :mod:`heo_calc.structures.bonds`: first-shell cation-anion bonds, measured after relaxation.
 * :mod:`heo_calc.structures.lattices`: pseudo-cubic lattice parameters.
 * :mod:`heo_calc.structures.binary_oxides`: binary oxides in their usual prototype.
+* :mod:`heo_calc.structures.perturb`: the one rattle (and its symmetric twin).
 * :mod:`heo_calc.structures.experimental`: measured lattice parameters with their citations.
 """
 
@@ -20,6 +21,7 @@ from ase import Atoms
 from ase.build import bulk
 
 from heo_calc.structures.experimental import EXPERIMENTAL_LATTICES, ROCKSALT_HEO
+from heo_calc.structures.perturb import rattle as rattled
 
 #: Measured rock-salt (Mg0.2Co0.2Ni0.2Cu0.2Zn0.2)O lattice parameter, Å (:mod:`heo_calc.structures.experimental`).
 ROCKSALT_HEO_LATTICE_PARAMETER = EXPERIMENTAL_LATTICES[ROCKSALT_HEO].a
@@ -49,6 +51,6 @@ def rocksalt_heo_supercell(
         chemical_symbols[site] = symbol
     atoms.set_chemical_symbols(chemical_symbols)
     if rattle > 0:
-        atoms.positions += rng.normal(scale=rattle, size=atoms.positions.shape)
+        atoms = rattled(atoms, rattle, rng)  # the permutation's generator, continued
     atoms.info["name"] = f"rocksalt-{''.join(cations)}-r{repeat}-s{seed}"
     return atoms

@@ -29,6 +29,7 @@ from ase import Atoms
 from ase.data import atomic_numbers, covalent_radii
 
 from heo_calc.errors import CompositionError
+from heo_calc.structures import perturb
 from heo_calc.structures.lattices import LatticeType
 
 #: Tag of the substituted sites in the cells built here (every other atom has tag 0).
@@ -300,7 +301,6 @@ def single_cation_reference(lattice: str, cation: str, *, rattle: float, seed: i
     symbols = np.array(atoms.get_chemical_symbols(), dtype=object)
     symbols[sites] = cation
     atoms.set_chemical_symbols(list(symbols))
-    if rattle > 0:
-        atoms.positions += np.random.default_rng(seed).normal(scale=rattle, size=atoms.positions.shape)
+    atoms = perturb.rattle(atoms, rattle, seed)
     atoms.info.update(name=f"{lattice}-{parent.reference_formula(cation)}-n{len(atoms)}", lattice=lattice)
     return atoms

@@ -15,12 +15,23 @@ import numpy as np
 from ase import Atoms
 
 
-def rattle(atoms: Atoms, sigma: float, seed: int) -> Atoms:
-    """A copy with Gaussian displacements of standard deviation ``sigma`` (Å) per Cartesian component."""
+def rattle(atoms: Atoms, sigma: float, seed: int | np.random.Generator | np.random.RandomState) -> Atoms:
+    """A copy with Gaussian displacements of standard deviation ``sigma`` (Å) per Cartesian component.
+
+    ``seed``: an integer draws from ``numpy.random.default_rng(seed)``, the package's stream;
+    a ``numpy.random.Generator`` is drawn from as it stands (a builder that already drew
+    from its generator, e.g. a cation permutation, continues the same stream); a legacy
+    ``numpy.random.RandomState`` gives exactly ASE's ``atoms.rattle(sigma, seed=...)`` with
+    ``RandomState(seed)``, for structures that must stay those of earlier results.
+    ``sigma = 0`` returns an unchanged copy and draws nothing.
+    """
     if sigma < 0:
         raise ValueError(f"the rattle's sigma must be >= 0 Å, got {sigma}")
+    if sigma == 0:
+        return atoms.copy()
+    rng = seed if isinstance(seed, np.random.RandomState) else np.random.default_rng(seed)
     rattled = atoms.copy()
-    rattled.positions += np.random.default_rng(seed).normal(scale=sigma, size=rattled.positions.shape)
+    rattled.positions += rng.normal(scale=sigma, size=rattled.positions.shape)
     return rattled
 
 

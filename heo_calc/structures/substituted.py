@@ -21,6 +21,7 @@ import numpy as np
 from ase import Atoms
 
 from heo_calc.errors import CompositionError
+from heo_calc.structures import perturb
 from heo_calc.structures.bonds import first_shell_bonds
 from heo_calc.structures.parents import (
     check_site_count,
@@ -137,8 +138,7 @@ def substituted_structure(
     symbols[sites] = order
     atoms.set_chemical_symbols(list(symbols))
     bonds = first_shell_bonds(atoms, sites)
-    if rattle > 0:
-        atoms.positions += np.random.default_rng(seed + 1000).normal(scale=rattle, size=atoms.positions.shape)
+    atoms = perturb.rattle(atoms, rattle, seed + 1000)
     atoms.info.update(
         name=f"{lattice}-{composition_label(cations)}-{arrangement}-n{len(atoms)}-s{seed}",
         lattice=lattice,
