@@ -48,6 +48,7 @@ from ase.calculators.calculator import Calculator
 
 from heo_base.markdown import markdown_table
 from heo_base.units import MEV
+from heo_calc.mixing import mixing_energy_mev_per_atom, vegard_lattice_parameter
 from heo_calc.provenance import flat_identity, identity_key, model_identity
 from heo_calc.structures import rocksalt_heo_supercell
 from heo_calc.structures.binary_oxides import (
@@ -154,7 +155,7 @@ def solid_solution_start(
     cations: Sequence[str], end_member_lattice_parameters: dict[str, float], options: ForgettingOptions
 ) -> Atoms:
     """A rattled random rock-salt cell of ``cations`` (64 atoms by default) at the Vegard mean of the model's end members (Å)."""
-    vegard = float(np.mean([end_member_lattice_parameters[c] for c in cations]))
+    vegard = vegard_lattice_parameter([end_member_lattice_parameters[c] for c in cations])
     atoms = rocksalt_heo_supercell(
         cations, repeat=options.solution_repeat, lattice_parameter=vegard, seed=options.seed
     )
@@ -339,8 +340,9 @@ def add_mixing_energies(table: pd.DataFrame) -> pd.DataFrame:
         counts = {c: int(n) for c, n in (item.split(":") for item in row["cation_counts"].split(","))}
         if not all(c in per_fu for c in counts) or row["status"] == "failed":
             continue
-        reference = sum(n * per_fu[c] for c, n in counts.items())
-        table.loc[index, "mixing_energy_meV_per_atom"] = (row["energy_eV"] - reference) / row["n_atoms"] * MEV
+        table.loc[index, "mixing_energy_meV_per_atom"] = mixing_energy_mev_per_atom(
+            row["energy_eV"], row["n_atoms"], counts, per_fu
+        )
     return table
 
 

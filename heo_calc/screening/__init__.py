@@ -5,7 +5,8 @@
 * :mod:`~heo_calc.screening.compositions`: cation sets (lists, k-subsets of a pool, files) and cell sizes.
 * :mod:`~heo_calc.screening.settings`: :class:`ScreenSettings`, what decides the numbers.
 * :mod:`~heo_calc.screening.references`: the single-cation parents, relaxed once per calculator and cached.
-* :mod:`~heo_calc.screening.analysis`: mixing energy, Vegard's law, bond-length spread, summaries.
+* :mod:`~heo_calc.screening.analysis`: mixing energy and Vegard's law against the parents
+  (:mod:`heo_calc.mixing`), bond-length spread, summaries.
 * :mod:`~heo_calc.screening.records`: the typed records between these modules and in the files.
 * :mod:`~heo_calc.screening.engine`: where relaxations run (here, local processes, a Dask cluster).
 * :mod:`~heo_calc.screening.store`: the output folder, one file per finished composition (``--resume``).

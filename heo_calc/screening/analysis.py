@@ -2,13 +2,10 @@
 
 Pure functions of relaxed structures and records; no files, no relaxations.
 
-Mixing energy of an equimolar mixture of ``k`` cations on ``N`` substituted sites::
-
-    ΔE_mix = (E_mixture - (N / k) Σ_c e_c) / n_atoms,      e_c = E_parent(c) / N_parent
-
-with ``e_c`` the parent's energy per substituted site (one formula unit: the cation with its
-anions and spectators). The mixture and the parents share lattice and stoichiometry, so the
-atoms balance exactly and no chemical potential enters.
+Mixing energy and Vegard's law are :mod:`heo_calc.mixing`'s, with the parents as end
+members: each parent's energy per substituted site (one formula unit: the cation with its
+anions and spectators) and its pseudo-cubic lattice parameter, each cation on
+``n_sites / k`` of the ``n_sites`` sites of an equimolar mixture of ``k`` cations.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from heo_base.units import MEV
+from heo_calc.mixing import mixing_energy_mev_per_atom, vegard_lattice_parameter
 from heo_calc.relax import RelaxResult
 from heo_calc.screening.compositions import Composition
 from heo_calc.screening.records import CompositionSummary, ParentRecord, RealizationRecord
@@ -27,19 +24,6 @@ from heo_calc.structures.lattices import pseudo_cubic_lattice_parameter
 from heo_calc.structures.substituted import SubstitutedStructure
 
 NAN = float("nan")
-
-
-def mixing_energy_mev_per_atom(
-    energy_ev: float, n_atoms: int, n_sites: int, parents: Sequence[ParentRecord]
-) -> float:
-    """ΔE_mix (meV/atom) of an equimolar mixture with total energy ``energy_ev`` over its ``parents``."""
-    reference = n_sites * float(np.mean([parent.energy_per_site_eV for parent in parents]))
-    return MEV * (energy_ev - reference) / n_atoms
-
-
-def vegard_lattice_parameter(parents: Sequence[ParentRecord]) -> float:
-    """Vegard's law for an equimolar mixture: the mean of the parents' pseudo-cubic lattice parameters (Å)."""
-    return float(np.mean([parent.a_pseudo_cubic_A for parent in parents]))
 
 
 def realization_record(
@@ -60,11 +44,16 @@ def realization_record(
         n_steps=int(result.n_steps),
         energy_eV=result.energy if finite else NAN,
         energy_per_atom_eV=result.energy / n_atoms if finite else NAN,
-        mixing_energy_meV_per_atom=mixing_energy_mev_per_atom(result.energy, n_atoms, item.n_sites, parents)
+        mixing_energy_meV_per_atom=mixing_energy_mev_per_atom(
+            result.energy,
+            n_atoms,
+            {parent.cation: item.n_sites / len(parents) for parent in parents},
+            {parent.cation: parent.energy_per_site_eV for parent in parents},
+        )
         if finite
         else NAN,
         a_pseudo_cubic_A=pseudo_cubic_lattice_parameter(result.atoms, item.lattice) if finite else NAN,
-        a_vegard_A=vegard_lattice_parameter(parents),
+        a_vegard_A=vegard_lattice_parameter([parent.a_pseudo_cubic_A for parent in parents]),
         bond_length_std_A=float(np.std(bond_lengths(result.atoms, item.bonds))) if finite else NAN,
         max_force_spread_eV_per_A=result.max_force_spread if finite else NAN,
         max_stress_GPa=result.max_stress_gpa if finite else NAN,

@@ -11,12 +11,12 @@ from pathlib import Path
 from ase.data import atomic_numbers
 
 from heo_calc.errors import CompositionError
+from heo_calc.mixing import vegard_lattice_parameter
 from heo_calc.relax import RelaxResult, relax_many
 from heo_calc.screening.analysis import (
     failed_realization,
     realization_record,
     summarize,
-    vegard_lattice_parameter,
 )
 from heo_calc.screening.compositions import Composition, check_coverage, choose_sites, unique
 from heo_calc.screening.engine import Engine, open_engine
@@ -107,7 +107,7 @@ def _realizations(
             seed=seed,
             sqs_trials=settings.sqs_trials,
             rattle=settings.rattle,
-            a=vegard_lattice_parameter(parents),
+            a=vegard_lattice_parameter([parent.a_pseudo_cubic_A for parent in parents]),
         )
         for seed in settings.seeds
     ]
