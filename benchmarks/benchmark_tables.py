@@ -19,12 +19,12 @@ from heo_base.markdown import markdown_table
 
 DEFAULT_KEYS = (
     "accuracy.force_rmse",
-    "accuracy.force_mae",
-    "accuracy.energy_mae_corrected",
     "accuracy.energy_mae",
+    "accuracy.energy_mae_corrected",
+    "accuracy.relative_energy_mae",
     "rattle_relax.rmsd_median",
-    "rattle_relax.steps_median",
-    "substitution.steps_median",
+    "rattle_relax.abs_volume_change_median",
+    "substitution[rocksalt].abs_a_error_median",
 )
 
 
@@ -75,6 +75,8 @@ def tables(report: Path, keys: list[str]) -> str:
                     f"{float(row['difference']):+.{digits}f} [{_number(row['difference_low'], digits)}, "
                     f"{_number(row['difference_high'], digits)}] **{row['verdict']}**"
                 )
+            elif calculator != calculators[0]:
+                difference_row.append("")  # keep the columns aligned
         values.append(value_row)
         if len(difference_row) > 1:
             differences.append(difference_row)
