@@ -20,7 +20,8 @@ rattled 64-atom start (Jahn-Teller Cu2+), which shifted every Cu-containing mixi
 by ~20 meV/atom.
 
 Cache: ``<out>/parents/<calculator>/<lattice>-<formula>-<key>.json`` (and the relaxed
-``.extxyz``), where the key hashes everything that decides the result: the model identity
+``.extxyz``), the package's one relaxation cache (:class:`heo_calc.relax.cache.RelaxationCache`),
+where the key hashes everything that decides the result: the model identity
 (:func:`heo_calc.provenance.identity_key`: name, SHA-256 of the weights, dtype), cell size,
 rattle, fmax, steps, optimizer. New weights under the same name (a retrained
 ``sevennet:PATH`` file, a new heo-ft) therefore never find the old parents. Each file
@@ -30,16 +31,13 @@ holds the full identity under ``model`` (the ``.extxyz`` its flat ``model_*`` fi
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from heo_base.atomic_write import atomic_output
-from heo_calc.provenance import flat_identity, identity_key, short_hash
 from heo_calc.relax import RelaxResult, relax_many
+from heo_calc.relax.cache import RelaxationCache
 from heo_calc.screening.engine import Engine
 from heo_calc.screening.records import ParentRecord, as_dict, from_dict
 from heo_calc.screening.settings import ScreenSettings
@@ -62,8 +60,29 @@ REFERENCE_NOTES: Final[dict[str, str]] = {
 }
 
 
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+def parent_cache(out_dir: Path) -> RelaxationCache:
+    """The screen's cache of parents: ``<out_dir>/parents``."""
+    return RelaxationCache(out_dir / "parents")
+
+
+def _structure(settings: ScreenSettings, cation: str) -> str:
+    """The parent's name in the cache: ``<lattice>-<formula>``."""
+    return f"{settings.lattice}-{parent_lattice(settings.lattice).reference_formula(cation)}"
+
+
+def _decisive(settings: ScreenSettings, cation: str) -> dict[str, Any]:
+    """Everything besides the model identity that decides the relaxed parent of ``cation``."""
+    return {
+        "calculator": settings.calculator,
+        "lattice": settings.lattice,
+        "cation": cation,
+        "sites": parent_lattice(settings.lattice).reference_sites,
+        "rattle": settings.rattle,
+        "seed": PARENT_SEED,
+        "fmax": settings.fmax,
+        "max_steps": settings.max_steps,
+        "optimizer": settings.optimizer,
+    }
 
 
 def cache_path(out_dir: Path, settings: ScreenSettings, cation: str, model_key: str) -> Path:
@@ -71,21 +90,9 @@ def cache_path(out_dir: Path, settings: ScreenSettings, cation: str, model_key: 
 
     ``model_key``: :func:`heo_calc.provenance.identity_key` of the calculator's identity.
     """
-    parent = parent_lattice(settings.lattice)
-    decisive = {
-        "calculator": settings.calculator,
-        "model": model_key,
-        "lattice": settings.lattice,
-        "cation": cation,
-        "sites": parent.reference_sites,
-        "rattle": settings.rattle,
-        "seed": PARENT_SEED,
-        "fmax": settings.fmax,
-        "max_steps": settings.max_steps,
-        "optimizer": settings.optimizer,
-    }
-    name = f"{settings.lattice}-{parent.reference_formula(cation)}-{short_hash(decisive)}.json"
-    return out_dir / "parents" / _safe(settings.calculator) / name
+    return parent_cache(out_dir).path(
+        settings.calculator, _structure(settings, cation), _decisive(settings, cation), model_key
+    )
 
 
 def parent_record(settings: ScreenSettings, cation: str, result: RelaxResult) -> ParentRecord:
@@ -112,34 +119,19 @@ def parent_record(settings: ScreenSettings, cation: str, result: RelaxResult) ->
     )
 
 
-def _load(path: Path) -> ParentRecord | None:
-    if not path.is_file():
-        return None
-    return from_dict(ParentRecord, json.loads(path.read_text()))
-
-
-def _store(path: Path, record: ParentRecord, result: RelaxResult, identity: dict[str, Any]) -> None:
-    from ase.io import write
-
-    atoms = result.atoms.copy()
-    atoms.info.update(flat_identity(identity))
-    with atomic_output(path.with_suffix(".extxyz")) as temporary:
-        write(temporary, atoms, format="extxyz")
-    with atomic_output(path) as temporary:
-        temporary.write_text(json.dumps({**as_dict(record), "model": identity}, indent=2))
-
-
 def relax_parents(
     cations: Sequence[str], settings: ScreenSettings, engine: Engine, out_dir: Path, *, progress: bool = True
 ) -> dict[str, ParentRecord]:
     """The parent of every cation in ``cations``: from the cache of this model identity, else relaxed now (together) and cached."""
     identity = engine.identity(settings.device)
-    key = identity_key(identity)
+    cache = parent_cache(out_dir)
     records: dict[str, ParentRecord] = {}
     for cation in cations:
-        cached = _load(cache_path(out_dir, settings, cation, key))
+        cached = cache.load(
+            settings.calculator, _structure(settings, cation), _decisive(settings, cation), identity
+        )
         if cached is not None:
-            records[cation] = cached
+            records[cation] = from_dict(ParentRecord, cached)
     missing = [c for c in cations if c not in records]
     if missing:
         logger.info(
@@ -159,7 +151,14 @@ def relax_parents(
         for cation, result in zip(missing, results):
             records[cation] = parent_record(settings, cation, result)
             if records[cation].usable:
-                _store(cache_path(out_dir, settings, cation, key), records[cation], result, identity)
+                cache.store(
+                    settings.calculator,
+                    _structure(settings, cation),
+                    _decisive(settings, cation),
+                    identity,
+                    as_dict(records[cation]),
+                    result.atoms,
+                )
                 if not records[cation].converged:
                     logger.warning(
                         "parent %s did not converge in %d steps", records[cation].formula, settings.max_steps
