@@ -7,7 +7,9 @@
 * :mod:`heo_calc.structures.substituted`: equimolar supercells of any cation set, random or SQS.
 * :mod:`heo_calc.structures.bonds`: first-shell cation-anion bonds, measured after relaxation.
 * :mod:`heo_calc.structures.lattices`: pseudo-cubic lattice parameters.
-* :mod:`heo_calc.structures.binary_oxides`: binary oxides in their usual prototype.
+* :mod:`heo_calc.structures.binary_oxides`: binary oxides in their usual prototype, and their
+  supercells rescaled to a model's minimum.
+* :mod:`heo_calc.structures.solid_solutions`: equimolar random rock-salt solid solutions.
 * :mod:`heo_calc.structures.perturb`: the one rattle (and its symmetric twin).
 * :mod:`heo_calc.structures.experimental`: measured lattice parameters with their citations.
 """

@@ -9,6 +9,9 @@ HEO work compares against (and the benchmark's parent lattices use):
 * ``corundum`` A2O3 (R-3c, 30 atoms per hexagonal cell): trivalent cations (Al, Cr, Fe...,
   La and the other lanthanides).
 
+:func:`binary_oxide_supercell` repeats that cell to a near-isotropic supercell of a given
+size (:func:`supercell_repeat`) and rattles it: the forgetting report's starts.
+
 These are model-comparison references, not ground states (TiO2 is rutile, La2O3 is
 hexagonal, WO3 is not a fluorite): what matters is that two models relax the same cell.
 The starting cell is sized by the sum of covalent radii and then rescaled to the model's
@@ -25,6 +28,8 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 from ase.data import atomic_numbers, covalent_radii
+
+from heo_calc.structures import perturb
 
 if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
@@ -147,3 +152,47 @@ def cubic_lattice_parameter(atoms: Atoms, prototype: BinaryPrototype) -> float:
     """
     n_formula_units = len(atoms) / ATOMS_PER_FORMULA_UNIT[prototype]
     return float((4.0 * atoms.get_volume() / n_formula_units) ** (1.0 / 3.0))
+
+
+def supercell_repeat(atoms: Atoms, min_atoms: int, max_aspect: float = 2.0) -> tuple[int, int, int]:
+    """The repeat of ``atoms`` with the fewest atoms >= ``min_atoms`` whose longest side is at most
+    ``max_aspect`` times its shortest (no slab-like cells); of equal ones, the most isotropic."""
+    lengths = atoms.cell.lengths()
+
+    def aspect(repeat: tuple[int, int, int]) -> float:
+        sides = np.asarray(repeat) * lengths
+        return float(sides.max() / sides.min())
+
+    candidates = [
+        (n1, n2, n3)
+        for n1 in range(1, 7)
+        for n2 in range(1, 7)
+        for n3 in range(1, 7)
+        if n1 * n2 * n3 * len(atoms) >= min_atoms and aspect((n1, n2, n3)) <= max_aspect
+    ]
+    if not candidates:
+        raise ValueError(f"no repeat of this {len(atoms)}-atom cell up to 6x6x6 has aspect <= {max_aspect}")
+    return min(candidates, key=lambda repeat: (int(np.prod(repeat)), aspect(repeat)))
+
+
+def binary_oxide_supercell(
+    cation: str,
+    calculator: Calculator,
+    *,
+    min_atoms: int = 60,
+    max_aspect: float = 2.0,
+    rattle: float = 0.0,
+    seed: int = 0,
+) -> Atoms:
+    """``cation``'s binary oxide at ``calculator``'s minimum, repeated and rattled.
+
+    The conventional cell (:func:`binary_oxide_cell`) is rescaled to the model's own minimum
+    (:func:`prescale_to_minimum`), repeated by :func:`supercell_repeat` (``min_atoms``,
+    ``max_aspect``) and rattled (:func:`heo_calc.structures.perturb.rattle`, ``rattle`` Å,
+    ``seed``). ``info``: ``name`` (the formula), ``prototype``, ``cations``.
+    """
+    oxide = binary_oxide(cation)
+    cell = prescale_to_minimum(binary_oxide_cell(cation), calculator)
+    atoms = perturb.rattle(cell.repeat(supercell_repeat(cell, min_atoms, max_aspect)), rattle, seed)
+    atoms.info.update(name=oxide.formula, prototype=oxide.prototype, cations=cation)
+    return atoms
