@@ -10,14 +10,13 @@ import pytest
 
 from heo_calc.forgetting import (
     ForgettingOptions,
-    RelaxationCache,
     add_mixing_energies,
     compare_to_base,
     relax_model,
     summarize_comparison,
-    supercell_repeat,
 )
-from heo_calc.structures.binary_oxides import binary_oxide_cell
+from heo_calc.relax.cache import RelaxationCache
+from heo_calc.structures.binary_oxides import binary_oxide_cell, supercell_repeat
 
 #: Small and loose: 8-atom cells, a few steps; the plumbing, not the numbers.
 CHEAP = ForgettingOptions(fmax=0.1, max_steps=40, rattle=0.02, min_atoms=8, solution_repeat=1)
@@ -102,8 +101,9 @@ def test_a_model_against_itself_changes_nothing_and_the_cache_is_reused(
     assert (table["status"] != "failed").all()
     assert 4.0 < table.set_index("structure").loc["MgO", "a_pseudo_cubic_A"] < 4.4
     assert np.isfinite(table.set_index("structure").loc["(Mg,Ni)O", "mixing_energy_meV_per_atom"])
-    lines = (tmp_path / "cache" / "sevennet-0.jsonl").read_text().splitlines()
-    assert len(lines) == 3 and json.loads(lines[0])["options"] == CHEAP.key()
+    records = [json.loads(path.read_text()) for path in (tmp_path / "cache" / "sevennet-0").glob("*.json")]
+    assert len(records) == 3 and all(record["options"] == CHEAP.key() for record in records)
+    assert len(list((tmp_path / "cache" / "sevennet-0").glob("*.extxyz"))) == 3
 
     import heo_calc.relax
 

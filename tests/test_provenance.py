@@ -238,7 +238,8 @@ def test_forgetting_writes_each_models_identity(sevennet_calculator, tmp_path, m
     assert set(relaxed["model_sha256"]) == {sha} and set(relaxed["model_dtype"]) == {"float32"}
     comparison = pd.read_csv(out / "forgetting.csv")
     assert list(comparison["model_sha256"]) == [sha] and list(comparison["base_sha256"]) == [sha]
-    cached = read(out / "cache" / "ft" / "MgO.extxyz")
+    [cached_path] = (out / "cache" / "ft").glob("MgO-*.extxyz")
+    cached = read(cached_path)
     assert cached.info["model_sha256"] == sha and cached.info["model_name"] == "ft"
 
 
@@ -246,7 +247,8 @@ def test_forgetting_cache_is_not_reused_for_other_weights(
     sevennet_0_file, perturbed_sevennet_file, tmp_path, monkeypatch
 ):
     from heo_calc import get_calculator
-    from heo_calc.forgetting import ForgettingOptions, RelaxationCache, relax_model
+    from heo_calc.forgetting import ForgettingOptions, relax_model
+    from heo_calc.relax.cache import RelaxationCache
 
     options = ForgettingOptions(fmax=0.2, max_steps=2, min_atoms=8, solution_repeat=1)
     cache = RelaxationCache(tmp_path / "cache")
@@ -259,8 +261,11 @@ def test_forgetting_cache_is_not_reused_for_other_weights(
             "ft", ["Mg"], solid_solutions=[], options=options, cache=cache, calculator=calculator
         )
         energies.append(float(table["energy_eV"].iloc[0]))
-    lines = (tmp_path / "cache" / "ft.jsonl").read_text().splitlines()
-    assert len(lines) == 2 and len({json.loads(line)["model_key"] for line in lines}) == 2
+    records = [json.loads(path.read_text()) for path in (tmp_path / "cache" / "ft").glob("*.json")]
+    assert len(records) == 2 and len({record["model_key"] for record in records}) == 2
+    assert {record["model"]["model_sha256"] for record in records} == {
+        record["model_sha256"] for record in records
+    }
     assert not np.isclose(energies[0], energies[1], rtol=0, atol=1e-6)
 
 

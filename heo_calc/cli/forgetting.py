@@ -122,7 +122,8 @@ def _write_report(out: Path, header: list[str], relaxed, comparison, summaries, 
 
 
 def run(args: argparse.Namespace) -> int:
-    from heo_calc.forgetting import ForgettingOptions, RelaxationCache, forgetting_report
+    from heo_calc.forgetting import ForgettingOptions, forgetting_report
+    from heo_calc.relax.cache import RelaxationCache
 
     cations, solutions = _cations_and_solutions(args)
     models = [name for name in args.calc.split(",") if name]
