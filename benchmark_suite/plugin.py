@@ -365,7 +365,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session = BenchmarkSession(options, rows_dir, worker_id)
     if dataset is not None:
         session.use_dataset(dataset)
-    if owns:
+    if workerinput is None:  # the controller (or the only process) records what --calc all left out
         for name, reason in unavailable:
             session.record_skip(name, reason)
     config.stash[SESSION_KEY] = session
