@@ -19,11 +19,11 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from benchmark_suite.catalogue import METRICS
 from heo_base.units import EV_PER_A3_TO_GPA, MEV
 from heo_calc.statistics_bootstrap import (
     DEFAULT_CONFIDENCE,
     DEFAULT_N_RESAMPLES,
-    METRICS,
     Comparison,
     Interval,
     Metric,

@@ -32,6 +32,7 @@ from scipy import stats
 
 __all__ = [
     "DEFAULT_N_RESAMPLES",
+    "EVALUATION_METRICS",
     "METRICS",
     "MIN_N_RESAMPLES",
     "Comparison",
@@ -192,7 +193,13 @@ def mean_metric(
     return Metric(name or f"{column}_mean", (column,), _mean, direction, unit, scale)
 
 
-METRICS: Final[dict[str, Metric]] = {
+#: Metrics over the per-structure table of :mod:`heo_calc.evaluation` (``heo-calc evaluate
+#: --out``; its columns ``force_sq_error_sum``, ``force_abs_error_sum``,
+#: ``n_force_components`` in eV²/Å², eV/Å and counts, ``energy_error`` and
+#: ``energy_error_corrected`` in eV/atom), displayed in meV/Å and meV/atom. The benchmark's
+#: catalogue, which adds metrics over the benchmark's own row columns, is
+#: ``benchmark_suite.catalogue.METRICS``.
+EVALUATION_METRICS: Final[dict[str, Metric]] = {
     m.name: m
     for m in (
         pooled_rmse_metric(
@@ -205,13 +212,13 @@ METRICS: Final[dict[str, Metric]] = {
         mae_metric("energy_mae", "energy_error", unit="meV/atom", scale=1000.0),
         rmse_metric("energy_rmse_corrected", "energy_error_corrected", unit="meV/atom", scale=1000.0),
         mae_metric("energy_mae_corrected", "energy_error_corrected", unit="meV/atom", scale=1000.0),
-        median_metric("rmsd_A", name="rmsd_median", unit="Å", direction="lower"),
-        median_metric("e_above_dft_min_meV", name="e_above_dft_min_median", unit="meV/atom"),
-        median_metric("steps", name="steps_median", direction="lower"),
-        mean_metric("converged", name="converged_fraction", direction="higher"),
-        median_metric("a_final_A", name="lattice_parameter_median", unit="Å"),
     )
 }
+
+#: The former name of :data:`EVALUATION_METRICS`, still imported by
+#: ``benchmarks/compare_models.py`` and ``benchmarks/committee_accuracy.py``; new code should
+#: use :data:`EVALUATION_METRICS` (or ``benchmark_suite.catalogue.METRICS`` for the benchmark).
+METRICS: Final[dict[str, Metric]] = EVALUATION_METRICS
 
 
 # --- table handling --------------------------------------------------------------------------
@@ -356,6 +363,32 @@ def _verdict(low: float, high: float, n: int, direction: Direction) -> Verdict:
     return "worse" if lower else "better"
 
 
+def _paired_columns(
+    metric: Metric,
+    candidate_table: Mapping[str, Any],
+    reference_table: Mapping[str, Any],
+    candidate_what: str,
+    reference_what: str,
+    id_column: str,
+) -> tuple[list[np.ndarray], list[np.ndarray], int]:
+    """The metric's columns of both tables on the structures they share with finite values, in
+    the candidate's order, and the count of the other structures of either table (``n_failed``)."""
+    cand_ids = _ids(candidate_table, id_column, candidate_what)
+    ref_ids = _ids(reference_table, id_column, reference_what)
+    cand = _columns(candidate_table, metric.columns, candidate_what)
+    ref = _columns(reference_table, metric.columns, reference_what)
+    if len(cand_ids) != cand[0].size or len(ref_ids) != ref[0].size:
+        raise ValueError(f"column {id_column!r} and the metric columns have different lengths")
+    ref_row = {i: k for k, i in enumerate(ref_ids)}
+    cand_rows = np.array([k for k, i in enumerate(cand_ids) if i in ref_row], dtype=int)
+    ref_rows = np.array([ref_row[cand_ids[k]] for k in cand_rows], dtype=int)
+    cand = [a[cand_rows] for a in cand]
+    ref = [a[ref_rows] for a in ref]
+    mask = _finite_rows(cand + ref)
+    n_failed = len(set(cand_ids) | set(ref_ids)) - int(mask.sum())
+    return [a[mask] for a in cand], [a[mask] for a in ref], n_failed
+
+
 def paired_comparison(
     metric: Metric,
     candidate_table: Mapping[str, Any],
@@ -378,22 +411,15 @@ def paired_comparison(
     times ``metric.scale``.
     """
     _check_options(n_resamples, confidence)
-    cand_ids = _ids(candidate_table, id_column, f"candidate table ({candidate})")
-    ref_ids = _ids(reference_table, id_column, f"reference table ({reference})")
-    cand = _columns(candidate_table, metric.columns, f"candidate table ({candidate})")
-    ref = _columns(reference_table, metric.columns, f"reference table ({reference})")
-    if len(cand_ids) != cand[0].size or len(ref_ids) != ref[0].size:
-        raise ValueError(f"column {id_column!r} and the metric columns have different lengths")
-
-    ref_row = {i: k for k, i in enumerate(ref_ids)}
-    cand_rows = np.array([k for k, i in enumerate(cand_ids) if i in ref_row], dtype=int)
-    ref_rows = np.array([ref_row[cand_ids[k]] for k in cand_rows], dtype=int)
-    cand = [a[cand_rows] for a in cand]
-    ref = [a[ref_rows] for a in ref]
-    mask = _finite_rows(cand + ref)
-    cand, ref = [a[mask] for a in cand], [a[mask] for a in ref]
-    n = int(mask.sum())
-    n_failed = len(set(cand_ids) | set(ref_ids)) - n
+    cand, ref, n_failed = _paired_columns(
+        metric,
+        candidate_table,
+        reference_table,
+        f"candidate table ({candidate})",
+        f"reference table ({reference})",
+        id_column,
+    )
+    n = cand[0].size
     k = len(metric.columns)
 
     def difference(*arrays: np.ndarray, axis: int = -1) -> np.ndarray:

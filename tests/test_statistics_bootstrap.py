@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
+from benchmark_suite.catalogue import METRICS
 from heo_calc import statistics_bootstrap as sb
-from heo_calc.statistics_bootstrap import METRICS
 
 N_RES = 1000
 
