@@ -44,7 +44,7 @@ class RowJournal:
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         """Store ``rows`` (each with an ``id``) and write them durably (flush + fsync)."""
-        from benchmark_suite.report import dumps
+        from benchmark_suite.files import dumps
 
         with self._lock:
             for row in rows:

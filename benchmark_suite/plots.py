@@ -1,59 +1,33 @@
-"""PNG plots of the benchmark report (matplotlib, Agg): parity plots, rattle RMSD, relaxation steps."""
+"""PNG plots of the benchmark report (matplotlib, Agg): every task's plots, and the relaxation steps.
+
+Each task's plots are in its record (:attr:`benchmark_suite.task_spec.TaskSpec.plots`:
+parity plots of the accuracy task, the rattle task's RMSD); this module draws them in
+registry order and adds one plot over every task whose rows are relaxations
+(``TaskSpec.relaxations``): the optimizer steps per task and calculator.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from benchmark_suite.registry import TASKS
+from benchmark_suite.task_spec import Plot
 from benchmark_suite.tasks import TaskResult
+
+__all__ = ["RELAX_STEPS", "write_plots"]
 
 Writer = Callable[[Path, Callable[[Path], None]], None]
 
-PARITY = (
-    ("energy_DFT", "energy_pred_corrected", "energy per atom", "eV/atom", "parity_energy.png"),
-    ("force_DFT", "force_pred", "force component", "eV/Å", "parity_forces.png"),
-)
 
-
-def _parity(plt, records: Sequence[TaskResult], x_key: str, y_key: str, label: str, unit: str):
-    """One panel per calculator with parity data, or None."""
-    panels = [r for r in records if r.task == "accuracy" and r.arrays.get(x_key)]
-    if not panels:
+def relax_steps(plt: Any, records: Sequence[TaskResult], table: pd.DataFrame) -> Any:
+    """Box plot of optimizer steps per (task, calculator) of every relaxation task, or None."""
+    if "task" not in table or not len(table):
         return None
-    figure, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.2), squeeze=False)
-    for axis, record in zip(axes[0], panels):
-        x = np.asarray(record.arrays[x_key], float)
-        y = np.asarray(record.arrays[y_key], float)
-        axis.scatter(x, y, s=6, alpha=0.5)
-        low, high = float(np.nanmin([x.min(), y.min()])), float(np.nanmax([x.max(), y.max()]))
-        axis.plot([low, high], [low, high], "k--", lw=0.8)
-        predicted = "predicted, after the reference fit" if x_key == "energy_DFT" else "predicted"
-        axis.set(xlabel=f"DFT {label} ({unit})", ylabel=f"{predicted} ({unit})", title=record.calculator)
-    figure.tight_layout()
-    return figure
-
-
-def _rattle_rmsd(plt, table: pd.DataFrame):
-    rattle = table[table["task"] == "rattle_relax"]
-    if "relaxation" in rattle:
-        rattle = rattle[rattle["relaxation"] == "symmetric"]
-    if not len(rattle) or not rattle["rmsd_A"].notna().any():
-        return None
-    names = list(dict.fromkeys(rattle["calculator"]))
-    figure, axis = plt.subplots(figsize=(1.5 + 1.2 * len(names), 4))
-    for i, name in enumerate(names):
-        values = rattle.loc[rattle["calculator"] == name, "rmsd_A"].dropna().to_numpy(float)
-        axis.scatter(np.full(len(values), i) + np.linspace(-0.1, 0.1, len(values)), values, s=12)
-    axis.set_xticks(range(len(names)), names, rotation=30, ha="right")
-    axis.set(ylabel="RMSD to DFT structure (Å)", title="rattle and relax, in the DFT symmetry")
-    return figure
-
-
-def _relax_steps(plt, table: pd.DataFrame):
-    relaxed = table[table["task"].isin(["rattle_relax", "substitution"])]
+    relaxed = table[table["task"].isin([spec.name for spec in TASKS.values() if spec.relaxations])]
     if not len(relaxed):
         return None
     groups = list(dict.fromkeys(zip(relaxed["task"], relaxed["calculator"])))
@@ -68,6 +42,10 @@ def _relax_steps(plt, table: pd.DataFrame):
     return figure
 
 
+#: The plot over every relaxation task, after the tasks' own.
+RELAX_STEPS = Plot("relax_steps.png", relax_steps)
+
+
 def write_plots(
     records: Sequence[TaskResult], table: pd.DataFrame, out_dir: Path, write: Writer
 ) -> list[Path]:
@@ -77,17 +55,13 @@ def write_plots(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figures = [(_parity(plt, records, *spec[:4]), spec[4]) for spec in PARITY]
-    if "task" in table and len(table):
-        figures += [
-            (_rattle_rmsd(plt, table), "rattle_rmsd.png"),
-            (_relax_steps(plt, table), "relax_steps.png"),
-        ]
+    plots = [plot for spec in TASKS.values() for plot in spec.plots] + [RELAX_STEPS]
     written = []
-    for figure, name in figures:
+    for plot in plots:
+        figure = plot.draw(plt, records, table)
         if figure is None:
             continue
-        path = out_dir / name
+        path = out_dir / plot.file
         write(path, lambda p, f=figure: f.savefig(p, format="png", dpi=110, bbox_inches="tight"))
         plt.close(figure)
         written.append(path)

@@ -67,23 +67,13 @@ class BenchmarkOptions:
         )
 
     def context(self) -> dict[str, Any]:
-        """What the report records about the run."""
+        """What the report records about the run: options, shared settings, every task's recorded sizes."""
         return {
             "profile": self.profile.name,
             "calculators": list(self.calculators),
             "dataset": self.dataset_description(),
             "reference_calc": self.reference_calc,
-            "fmax": self.profile.fmax,
-            "max_steps": self.profile.max_steps,
-            "rattle_sigma": self.profile.rattle_sigma,
-            "accuracy_n_test": self.profile.accuracy_n_test,
-            "accuracy_n_fit": self.profile.accuracy_n_fit,
-            "rattle_n_structures": self.profile.rattle_n_structures,
-            "symmetric_n_structures": self.profile.symmetric_n_structures,
-            "symmetric_max_atoms": self.profile.symmetric_max_atoms,
-            "rattle_strain": self.profile.rattle_strain,
-            "symprec": self.profile.symprec,
-            "substitution_seeds": list(self.profile.substitution_seeds),
+            **self.profile.context(),
             "sqs_method": self.sqs_method,
             "relax_engine": self.relax_engine,
             "worst_k": self.profile.worst_k,
@@ -96,7 +86,7 @@ RUN_FILE = "run.json"
 
 def write_run_record(rows_dir: Path, options: BenchmarkOptions) -> None:
     """Record the options of the run whose parts ``rows_dir`` holds."""
-    from benchmark_suite.report import atomic_write_text, dumps
+    from benchmark_suite.files import atomic_write_text, dumps
 
     atomic_write_text(Path(rows_dir) / RUN_FILE, dumps(options.context()))
 
@@ -223,7 +213,7 @@ class BenchmarkSession:
     # ---- results ----------------------------------------------------------------------
 
     def _write_part(self, kind: str, payload: dict[str, Any]) -> Path:
-        from benchmark_suite.report import atomic_write_text, dumps
+        from benchmark_suite.files import atomic_write_text, dumps
 
         index = next(self._counter)
         label = payload.get("calculator", payload.get("task", ""))

@@ -11,9 +11,10 @@ from harmonic_reference import HarmonicReference
 
 from benchmark_suite import geometry
 from benchmark_suite.data import packaged_set, supercell_at_least
-from benchmark_suite.metrics import metric_table, relative_energy_pairs
+from benchmark_suite.metrics import metric_table
 from benchmark_suite.report import build_report, write_report
 from benchmark_suite.tasks import RattleSettings, run_rattle_relax
+from benchmark_suite.tasks.accuracy import relative_energy_pairs
 from heo_calc.structures.perturb import symmetric_rattle
 
 SETTINGS = RattleSettings(sigma=0.05, strain=0.01, seed=0, fmax=1e-3, max_steps=400, engine="sequential")
