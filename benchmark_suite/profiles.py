@@ -68,6 +68,8 @@ class Profile:
         """The shared settings and every task's ``TaskSpec.context`` sizes (tuples as lists), for the report."""
         recorded: dict[str, Any] = {"fmax": self.fmax, "max_steps": self.max_steps}
         for spec in TASKS.values():
+            if spec.name not in self.task_sizes:  # registered after this profile was made
+                continue
             for name in spec.context:
                 value = getattr(self.sizes(spec.name), name)
                 recorded[name] = list(value) if isinstance(value, tuple) else value

@@ -151,6 +151,7 @@ def test_a_toy_task_registered_in_the_registry_alone_is_measured_reported_plotte
     assert quick.toy_n_structures == 3 and quick.sizes("toy") == ToySizes(3)
     assert quick.with_overrides(toy_n_structures=5).toy_n_structures == 5
     assert quick.context()["toy_n_structures"] == 3
+    assert "toy_n_structures" not in PROFILES["quick"].context()  # made before the toy was registered
 
 
 def test_a_task_without_a_section_gets_its_title_and_metric_table(monkeypatch):
