@@ -48,7 +48,7 @@ def main() -> None:
 
     from heo_base.atomic_write import atomic_output
     from heo_calc.statistics_bootstrap import (
-        METRICS,
+        EVALUATION_METRICS,
         bootstrap_interval,
         format_interval,
         paired_comparison,
@@ -68,7 +68,8 @@ def main() -> None:
         for name in [args.committee, *members]:
             own = rows[rows["calculator"] == name]
             intervals = {
-                m: bootstrap_interval(METRICS[m], own, n_resamples=args.resamples) for m in METRIC_NAMES
+                m: bootstrap_interval(EVALUATION_METRICS[m], own, n_resamples=args.resamples)
+                for m in METRIC_NAMES
             }
             result[split]["intervals"][name] = {m: asdict(i) for m, i in intervals.items()}
             cells = " | ".join(format_interval(intervals[m]) for m in METRIC_NAMES)
@@ -77,7 +78,7 @@ def main() -> None:
         for member in members:
             for metric in METRIC_NAMES:
                 comparison = paired_comparison(
-                    METRICS[metric],
+                    EVALUATION_METRICS[metric],
                     rows[rows["calculator"] == args.committee],
                     rows[rows["calculator"] == member],
                     candidate=args.committee,

@@ -15,7 +15,7 @@ import argparse
 import pandas as pd
 
 from heo_calc.statistics_bootstrap import (
-    METRICS,
+    EVALUATION_METRICS,
     bootstrap_interval,
     format_interval,
     paired_comparison,
@@ -43,13 +43,13 @@ def main() -> None:
     if "split" in table:
         table = table[table["split"] == args.split]
     for name, rows in table.groupby("calculator", sort=False):
-        intervals = [format_interval(bootstrap_interval(METRICS[m], rows)) for m in SHOWN]
+        intervals = [format_interval(bootstrap_interval(EVALUATION_METRICS[m], rows)) for m in SHOWN]
         print(f"{name} ({len(rows)} structures): " + "; ".join(f"{m} {i}" for m, i in zip(SHOWN, intervals)))
     for pair in filter(None, args.pairs.split(",")):
         candidate, _, reference = pair.partition(":")
         for metric in SHOWN:
             comparison = paired_comparison(
-                METRICS[metric],
+                EVALUATION_METRICS[metric],
                 table[table["calculator"] == candidate],
                 table[table["calculator"] == reference],
                 candidate=candidate,

@@ -33,7 +33,6 @@ from scipy import stats
 __all__ = [
     "DEFAULT_N_RESAMPLES",
     "EVALUATION_METRICS",
-    "METRICS",
     "MIN_N_RESAMPLES",
     "Comparison",
     "Interval",
@@ -214,11 +213,6 @@ EVALUATION_METRICS: Final[dict[str, Metric]] = {
         mae_metric("energy_mae_corrected", "energy_error_corrected", unit="meV/atom", scale=1000.0),
     )
 }
-
-#: The former name of :data:`EVALUATION_METRICS`, still imported by
-#: ``benchmarks/compare_models.py`` and ``benchmarks/committee_accuracy.py``; new code should
-#: use :data:`EVALUATION_METRICS` (or ``benchmark_suite.catalogue.METRICS`` for the benchmark).
-METRICS: Final[dict[str, Metric]] = EVALUATION_METRICS
 
 
 # --- table handling --------------------------------------------------------------------------
