@@ -45,23 +45,9 @@ def prepare_training_files(
     zero-stress label, the others (replay included) none
     (:func:`heo_calc.finetune.zero_stress.attach_zero_stress_labels`).
     """
-    is_hdf5 = train.suffix in {".h5", ".hdf5"}
-    train_structures = load_labelled_structures(
-        train, energy_key=energy_key, forces_key=forces_key, split="train" if is_hdf5 else None
+    train_structures, valid_structures = _train_and_valid(
+        train, valid, seed=seed, energy_key=energy_key, forces_key=forces_key
     )
-    if valid is not None:
-        valid_structures = load_labelled_structures(valid, energy_key=energy_key, forces_key=forces_key)
-    elif is_hdf5:
-        valid_structures = load_labelled_structures(train, split="valid")
-    else:
-        from pymatgen.core import Composition
-
-        from heo_base.splits import assign_splits_by_formula
-
-        formulas = [Composition(atoms.get_chemical_formula()).reduced_formula for atoms in train_structures]
-        splits = assign_splits_by_formula(formulas, fractions=(0.9, 0.1, 0.0), seed=seed)
-        valid_structures = [a for a, s in zip(train_structures, splits) if s == "valid"]
-        train_structures = [a for a, s in zip(train_structures, splits) if s == "train"]
     if drop_energy_outliers is not None:
         train_structures = drop_label_outliers(
             train_structures,
@@ -74,18 +60,7 @@ def prepare_training_files(
             train_structures, Path(drop_listed), record=out_dir / "data" / "dropped_outliers.json"
         )
     if zero_stress_below is not None:
-        from heo_calc.finetune.zero_stress import attach_zero_stress_labels
-
-        n_train = attach_zero_stress_labels(train_structures, zero_stress_below)
-        n_valid = attach_zero_stress_labels(valid_structures, zero_stress_below, required=False)
-        logger.info(
-            "zero-stress label on %d of %d training and %d of %d validation structures (max |F| < %g eV/Å)",
-            n_train,
-            len(train_structures),
-            n_valid,
-            len(valid_structures),
-            zero_stress_below,
-        )
+        _zero_stress_labels(train_structures, valid_structures, zero_stress_below)
     if base_replay > 0:
         from heo_calc.finetune.base_replay import base_labelled_structures
         from heo_calc.registry import get_calculator
@@ -104,6 +79,46 @@ def prepare_training_files(
     return (
         write_training_extxyz(train_structures, out_dir / "data" / "train.extxyz"),
         write_training_extxyz(valid_structures, out_dir / "data" / "valid.extxyz"),
+    )
+
+
+def _train_and_valid(
+    train: Path, valid: Path | None, *, seed: int, energy_key: str | None, forces_key: str | None
+) -> tuple[list, list]:
+    """Training and validation structures: an .h5's splits, ``valid`` as given, or a seeded 90/10 split by formula."""
+    is_hdf5 = train.suffix in {".h5", ".hdf5"}
+    train_structures = load_labelled_structures(
+        train, energy_key=energy_key, forces_key=forces_key, split="train" if is_hdf5 else None
+    )
+    if valid is not None:
+        return train_structures, load_labelled_structures(valid, energy_key=energy_key, forces_key=forces_key)
+    if is_hdf5:
+        return train_structures, load_labelled_structures(train, split="valid")
+    from pymatgen.core import Composition
+
+    from heo_base.splits import assign_splits_by_formula
+
+    formulas = [Composition(atoms.get_chemical_formula()).reduced_formula for atoms in train_structures]
+    splits = assign_splits_by_formula(formulas, fractions=(0.9, 0.1, 0.0), seed=seed)
+    return (
+        [a for a, s in zip(train_structures, splits) if s == "train"],
+        [a for a, s in zip(train_structures, splits) if s == "valid"],
+    )
+
+
+def _zero_stress_labels(train_structures: list, valid_structures: list, below: float) -> None:
+    """Zero-stress labels below ``below`` eV/Å on both sides (required on the training side)."""
+    from heo_calc.finetune.zero_stress import attach_zero_stress_labels
+
+    n_train = attach_zero_stress_labels(train_structures, below)
+    n_valid = attach_zero_stress_labels(valid_structures, below, required=False)
+    logger.info(
+        "zero-stress label on %d of %d training and %d of %d validation structures (max |F| < %g eV/Å)",
+        n_train,
+        len(train_structures),
+        n_valid,
+        len(valid_structures),
+        below,
     )
 
 

@@ -199,6 +199,19 @@ def _failed(working: Atoms, name: str, steps: int, initial_energy: float, starte
     )
 
 
+def _optimizer(working: Atoms, options: RelaxOptions, trajectory: str | Path | None):
+    """The ASE optimizer of ``options`` on ``working`` (its cell filter and symmetry constraint attached)."""
+    if options.keep_symmetry:
+        from ase.constraints import FixSymmetry
+
+        working.set_constraint(FixSymmetry(working, symprec=options.symprec))
+    target = FrechetCellFilter(working) if options.relax_cell else working
+    extra = {"alpha": options.initial_hessian} if options.optimizer in QUASI_NEWTON else {}
+    return OPTIMIZERS[options.optimizer](
+        target, logfile=None, trajectory=str(trajectory) if trajectory else None, **extra
+    )
+
+
 def relax_structure(
     atoms: Atoms,
     calculator: Calculator,
@@ -226,17 +239,9 @@ def relax_structure(
     try:
         if check_input:
             check_structure(working, supported_numbers=covered_atomic_numbers(calculator))
-        if options.keep_symmetry:
-            from ase.constraints import FixSymmetry
-
-            working.set_constraint(FixSymmetry(working, symprec=options.symprec))
         initial_volume = working.get_volume()
         initial_energy = float(working.get_potential_energy())
-        target = FrechetCellFilter(working) if options.relax_cell else working
-        extra = {"alpha": options.initial_hessian} if options.optimizer in QUASI_NEWTON else {}
-        dynamics = OPTIMIZERS[options.optimizer](
-            target, logfile=None, trajectory=str(trajectory) if trajectory else None, **extra
-        )
+        dynamics = _optimizer(working, options, trajectory)
         for converged in dynamics.irun(fmax=options.fmax, steps=options.max_steps):
             steps = dynamics.nsteps
             _check_sane(working, initial_volume)
