@@ -13,7 +13,9 @@ import itertools
 import json
 import logging
 import math
+import os
 import re
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,6 +134,9 @@ class BenchmarkSession:
         self._dataset: HEODataset | None = None
         self._substitution: list[SubstitutedStructure] | None = None
         self._counter = itertools.count()
+        # Part files of a resumed run sit beside the interrupted run's: a token per process
+        # (start time and pid) keeps their names apart.
+        self._token = f"{int(time.time()):x}{os.getpid():x}"
 
     # ---- calculators ------------------------------------------------------------------
 
@@ -217,7 +222,7 @@ class BenchmarkSession:
 
         index = next(self._counter)
         label = payload.get("calculator", payload.get("task", ""))
-        path = self.rows_dir / f"{_safe(self.worker_id)}-{index:04d}-{kind}-{_safe(label)}.json"
+        path = self.rows_dir / f"{_safe(self.worker_id)}-{self._token}-{index:04d}-{kind}-{_safe(label)}.json"
         atomic_write_text(path, dumps({"kind": kind, **payload}))
         return path
 
