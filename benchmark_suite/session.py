@@ -96,15 +96,17 @@ def write_run_record(rows_dir: Path, options: BenchmarkOptions) -> None:
 def check_resumable(rows_dir: Path, options: BenchmarkOptions) -> str:
     """'' when the interrupted run in ``rows_dir`` had these options and its models the same weights.
 
-    Otherwise what differs: the options (by key) or a model's identity (old and new weights),
-    and how to go on. Loading the calculators of the old run is the price of this check.
+    Otherwise what differs: the options (by key; the list of calculators may change) or a
+    model's identity (old and new weights), and how to go on. Loading the calculators of the old run is the price of this check.
     """
     from heo_calc.provenance import describe_identity, identity_key, model_identity
     from heo_calc.registry import get_calculator
 
     stored = json.loads((Path(rows_dir) / RUN_FILE).read_text(encoding="utf-8"))
     current = json.loads(json.dumps(options.context(), default=str))
-    different = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
+    # The calculators may change (one dropped, one added): each one's weights are checked below.
+    keys = (set(stored) | set(current)) - {"calculators"}
+    different = sorted(k for k in keys if stored.get(k) != current.get(k))
     fix = "run without --heo-resume to start over, or give a new --heo-report folder"
     if different:
         shown = "; ".join(f"{k}: {stored.get(k)!r} then, {current.get(k)!r} now" for k in different)

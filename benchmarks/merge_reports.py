@@ -1,0 +1,66 @@
+"""One benchmark report from the stored parts of several runs (a model added to a finished run).
+
+    python benchmarks/merge_reports.py OUT_DIR --calc sevennet-0,sevennet:runs/x.pth \\
+        --from runs/bench-full --from runs/bench-candidates [--tasks accuracy,rattle_relax]
+
+Each run's ``--heo-report DIR`` keeps its finished tasks in ``DIR/parts``. For every
+calculator of ``--calc`` (in that order: the first is the reference of the paired
+comparisons) and every task, the first run that holds a result for it provides the rows;
+pairs are made by structure id, so the runs must share the dataset and the task settings that
+decide which structures are relaxed and how (checked: the runs' recorded options must agree on
+the keys of ``--same``). The report is written by the benchmark's own code
+(:func:`benchmark_suite.report.build_report`, :func:`~benchmark_suite.report.write_report`);
+its ``summary.json`` records which run each (task, calculator) came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from benchmark_suite.plugin import PARTS_DIR
+from benchmark_suite.report import build_report, write_report
+from benchmark_suite.session import RUN_FILE, collect_parts
+
+SAME = "dataset,fmax,max_steps,rattle_sigma,rattle_strain,symprec,symmetric_n_structures,symmetric_max_atoms,accuracy_n_test,accuracy_n_fit"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--calc", required=True, help="comma-separated calculator names, reference first")
+    parser.add_argument("--from", dest="runs", type=Path, action="append", required=True)
+    parser.add_argument("--tasks", default="", help="comma-separated tasks to keep (default: all)")
+    parser.add_argument("--same", default=SAME, help="option keys the runs must agree on")
+    args = parser.parse_args()
+    contexts = [json.loads((run / PARTS_DIR / RUN_FILE).read_text()) for run in args.runs]
+    for key in filter(None, args.same.split(",")):
+        values = {json.dumps(context.get(key)) for context in contexts}
+        if len(values) > 1:
+            raise SystemExit(f"the runs differ in {key}: {sorted(values)}; their rows cannot be paired")
+    names = [name for name in args.calc.split(",") if name]
+    tasks = set(filter(None, args.tasks.split(",")))
+    chosen, sources, identities = {}, {}, {}
+    for run in args.runs:
+        parts = collect_parts(run / PARTS_DIR)
+        for name, identity in parts.identities.items():
+            identities.setdefault(name, identity)
+        for record in parts.records:
+            key = (record.task, record.calculator)
+            if record.calculator in names and (not tasks or record.task in tasks) and key not in chosen:
+                chosen[key], sources[f"{record.task}/{record.calculator}"] = record, str(run)
+    context = {**contexts[0], "calculators": names, "merged_from": sources}
+    report = build_report(
+        list(chosen.values()),
+        calculators=names,
+        skipped={},
+        context=context,
+        identities={name: identities[name] for name in names if name in identities},
+    )
+    paths = write_report(args.out, report)
+    print(f"report of {len(chosen)} (task, calculator) results written to {paths['summary_md'].parent}")
+
+
+if __name__ == "__main__":
+    main()
