@@ -43,6 +43,7 @@ def base_labelled_structures(
     """
     from heo_calc.calculator import evaluate_properties
     from heo_calc.structures.binary_oxides import OXIDATION_STATES, binary_oxide_cell, prescale_to_minimum
+    from heo_calc.structures.perturb import rattle
 
     usable = sorted(c for c in set(cations) if c in OXIDATION_STATES)
     skipped = sorted(set(cations) - set(usable) - {"O"})
@@ -58,7 +59,7 @@ def base_labelled_structures(
         atoms = equilibrium[cation].copy()
         strain = 1.0 + rng.uniform(-REPLAY_MAX_STRAIN, REPLAY_MAX_STRAIN)
         atoms.set_cell(atoms.cell * strain, scale_atoms=True)
-        atoms.positions += rng.normal(scale=REPLAY_RATTLE_A, size=atoms.positions.shape)
+        atoms = rattle(atoms, REPLAY_RATTLE_A, rng)  # the one rattle, continuing this generator
         labels = evaluate_properties(base, atoms, ("forces",))
         atoms.info[energy_key] = labels["energy"]
         atoms.arrays[forces_key] = labels["forces"]
