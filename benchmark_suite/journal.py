@@ -13,10 +13,13 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Structures relaxed per engine call between two journal writes: what a kill can lose at most.
 CHUNK = 4
@@ -41,6 +44,25 @@ class RowJournal:
     def finished(self, row_id: str) -> dict[str, Any] | None:
         """The stored row of ``row_id`` (NaN restored), or ``None``."""
         return self._rows.get(row_id)
+
+    def complete(
+        self,
+        items: Sequence[T],
+        keys: Sequence[str],
+        compute: Callable[[list[T]], list[dict[str, Any]]],
+    ) -> list[dict[str, Any]]:
+        """One row per item, in item order: journaled rows reused, the others computed and journaled.
+
+        ``keys[i]`` is the ``id`` of item i's row; ``compute(chunk)`` returns the rows of a chunk
+        of at most :data:`CHUNK` items, which are appended to the journal before the next chunk.
+        """
+        done = {key: row for key in keys if (row := self.finished(key)) is not None}
+        todo = [item for item, key in zip(items, keys) if key not in done]
+        for first in range(0, len(todo), CHUNK):
+            rows = compute(todo[first : first + CHUNK])
+            self.append(rows)
+            done.update((str(row["id"]), row) for row in rows)
+        return [done[key] for key in keys]
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         """Store ``rows`` (each with an ``id``) and write them durably (flush + fsync)."""

@@ -19,7 +19,7 @@ from ase.calculators.calculator import Calculator
 
 from benchmark_suite import geometry
 from benchmark_suite.catalogue import renamed
-from benchmark_suite.journal import CHUNK, RowJournal
+from benchmark_suite.journal import RowJournal
 from benchmark_suite.sections import task_metric_table, worst_lines
 from benchmark_suite.task_spec import Plot, ReportView, TaskMetric, TaskSpec
 from benchmark_suite.tasks.common import TaskResult, engine_arguments, relaxation_columns, single_point_energy
@@ -146,11 +146,7 @@ def _relax_rows(
     """
     from heo_calc.relax import relax_many
 
-    keys = [f"{parent}:{relaxation}" for _, _, relaxation, parent in jobs]
-    done = {key: journal.finished(key) for key in keys if journal.finished(key) is not None}
-    todo = [job for job, key in zip(jobs, keys) if key not in done]
-    for first in range(0, len(todo), CHUNK):
-        chunk = todo[first : first + CHUNK]
+    def relax_chunk(chunk: list[Job]) -> list[dict[str, Any]]:
         results = relax_many(
             [start for _, start, _, _ in chunk],
             **engine_arguments(calculator, settings.engine),
@@ -160,7 +156,7 @@ def _relax_rows(
             keep_symmetry=keep_symmetry,
             symprec=settings.symprec,
         )
-        rows = [
+        return [
             _rattle_row(
                 calculator,
                 reference,
@@ -172,9 +168,9 @@ def _relax_rows(
             )
             for (reference, start, relaxation, parent), result in zip(chunk, results)
         ]
-        journal.append(rows)
-        done.update((row["id"], row) for row in rows)
-    return [done[key] for key in keys]
+
+    keys = [f"{parent}:{relaxation}" for _, _, relaxation, parent in jobs]
+    return journal.complete(jobs, keys, relax_chunk)
 
 
 def _parent_id(atoms: Atoms, index: int) -> str:

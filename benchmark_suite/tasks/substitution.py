@@ -19,7 +19,7 @@ from ase.calculators.calculator import Calculator
 
 from benchmark_suite import geometry
 from benchmark_suite.catalogue import METRICS
-from benchmark_suite.journal import CHUNK, RowJournal
+from benchmark_suite.journal import RowJournal
 from benchmark_suite.sections import task_metric_table
 from benchmark_suite.task_spec import ReportView, TaskMetric, TaskSpec
 from benchmark_suite.tasks.common import TaskResult, relax, relaxation_columns, single_point_energy
@@ -121,23 +121,20 @@ def run_substitution(
     """
     started = time.perf_counter()
     journal = journal if journal is not None else RowJournal()
-    keys = [str(item.atoms.info["name"]) for item in generated]
-    done = {key: journal.finished(key) for key in keys if journal.finished(key) is not None}
-    todo = [item for item, key in zip(generated, keys) if key not in done]
-    for first in range(0, len(todo), CHUNK):
-        chunk = todo[first : first + CHUNK]
+
+    def relax_chunk(chunk: list[Any]) -> list[dict[str, Any]]:
         results = relax(
             calculator, [item.atoms for item in chunk], engine=engine, fmax=fmax, max_steps=max_steps
         )
-        chunk_rows = []
+        rows = []
         for item, result in zip(chunk, results):
             row = _substitution_start(item) | relaxation_columns(result)
             row["reference_calc"] = reference_name or ""
             row.update(_substitution_final(item, result, reference_calculator, float(row["a_exp_A"])))
-            chunk_rows.append(row)
-        journal.append(chunk_rows)
-        done.update((row["id"], row) for row in chunk_rows)
-    rows = [done[key] for key in keys]
+            rows.append(row)
+        return rows
+
+    rows = journal.complete(generated, [str(item.atoms.info["name"]) for item in generated], relax_chunk)
     table = pd.DataFrame(rows)
     table.insert(1, "calculator", calculator_name)
     return TaskResult(NAME, calculator_name, table, time.perf_counter() - started)
