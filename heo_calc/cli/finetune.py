@@ -105,8 +105,48 @@ def add_parser(subparsers) -> None:
         "--stress-weight",
         type=float,
         default=1e-4,
-        help="SevenNet, with --zero-stress-below: stress loss weight per kbar^2 against per-atom energy "
+        help="SevenNet, with --zero-stress-below or --stiffness-labels: stress loss weight per kbar^2 against per-atom energy "
         "(eV/atom)^2 (default: 1e-4)",
+    )
+    command.add_argument(
+        "--loss",
+        choices=["mse", "huber"],
+        default="mse",
+        help="SevenNet: loss of energies, forces and stresses (default: mse; SevenNet-0 was trained with huber)",
+    )
+    command.add_argument(
+        "--huber-delta",
+        type=float,
+        default=0.01,
+        help="SevenNet, with --loss huber: δ of the Huber loss (default: 0.01, SevenNet-0's own)",
+    )
+    command.add_argument(
+        "--lr-warmup-steps",
+        type=int,
+        default=0,
+        metavar="N",
+        help="SevenNet: raise the rate linearly over the first N optimizer steps of the run (default 0: off; "
+        "sevenn itself changes the rate only once per epoch)",
+    )
+    command.add_argument(
+        "--train-only",
+        choices=["last-block", "readout"],
+        help="SevenNet: train only the last interaction block and the readout, or the readout only; every "
+        "other weight stays as in the base, bit for bit (default: all weights)",
+    )
+    command.add_argument(
+        "--stiffness-labels",
+        type=int,
+        default=0,
+        metavar="N",
+        help="SevenNet: add N strained cells (±1-3%% in volume and shear; binary oxides of the training cations "
+        "and DFT-relaxed training cells) labelled with energy, forces and stress by --stiffness-labels-from, "
+        "so that finetuning keeps that model's stiffness (default 0: off)",
+    )
+    command.add_argument(
+        "--stiffness-labels-from",
+        metavar="NAME",
+        help="calculator that labels the --stiffness-labels cells (default: --replay-labels, else the base)",
     )
     command.add_argument(
         "--train-shift-scale",
@@ -164,6 +204,12 @@ def run(args: argparse.Namespace) -> int:
         replay_labels=args.replay_labels,
         zero_stress_below=args.zero_stress_below,
         stress_loss_weight=args.stress_weight,
+        loss=args.loss,
+        huber_delta=args.huber_delta,
+        lr_warmup_steps=args.lr_warmup_steps,
+        train_only=args.train_only,
+        stiffness_labels=args.stiffness_labels,
+        stiffness_labels_from=args.stiffness_labels_from,
     )
     print(f"finetuned model written to {model_path}")
     return 0

@@ -27,6 +27,15 @@ sevenn 0.10.4's trainer is used as it is; this entry point only wraps it:
   their terms are unchanged. A batch without any stress label counts as zero stress error
   in the validation TotalLoss, the same in every epoch, so the choice of the best epoch
   is unaffected by it.
+* **A learning-rate warm-up** (:data:`WARMUP_STEPS_ENV`): sevenn steps its scheduler once per
+  epoch, so after an optimizer reset the full rate acts on Adam's empty moments for a whole
+  epoch. For the first N optimizer steps of this run the rate of every group is scaled by
+  (k + 1)/N (k = step index), set before and restored after each step, so the epoch scheduler
+  sees its own rates untouched.
+* **Training part of the model** (:data:`TRAIN_ONLY_ENV`, ``last-block`` or ``readout``):
+  sevenn has no option to freeze layers, but its trainer optimizes only the parameters with
+  ``requires_grad``; the others are switched off before the trainer is built and so keep their
+  weights bit for bit (:data:`TRAINABLE_PREFIXES`).
 """
 
 from __future__ import annotations
@@ -43,6 +52,14 @@ DEADLINE_ENV = "HEO_CALC_TRAIN_DEADLINE"
 ANCHOR_STRENGTH_ENV = "HEO_CALC_ANCHOR_STRENGTH"
 #: Environment variable: checkpoint (path or sevenn pretrained name) whose weights anchor training.
 ANCHOR_CHECKPOINT_ENV = "HEO_CALC_ANCHOR_CHECKPOINT"
+#: Environment variable: optimizer steps of the linear learning-rate warm-up (0 or unset: none).
+WARMUP_STEPS_ENV = "HEO_CALC_LR_WARMUP_STEPS"
+#: Environment variable: which part of the model trains (unset: all of it).
+TRAIN_ONLY_ENV = "HEO_CALC_TRAIN_ONLY"
+#: Parameter-name prefixes that stay trainable, per ``--train-only`` choice (SevenNet's module
+#: names: interaction blocks ``0_``...``4_`` of SevenNet-0, readout ``reduce_*``). ``last-block``
+#: means the last interaction block of the model, found by its index.
+TRAINABLE_PREFIXES = {"readout": ("reduce_input_to_hidden", "reduce_hidden_to_energy")}
 #: Exit status of a run that stopped at its deadline (a success: the best checkpoint is kept).
 DEADLINE_EXIT_STATUS = 3
 
@@ -126,6 +143,66 @@ def _install_weight_anchor(trainer_class, strength: float, checkpoint: str) -> N
     trainer_class.from_config = staticmethod(from_config_with_anchor)
 
 
+def trainable_prefixes(parameter_names: list[str], part: str) -> tuple[str, ...]:
+    """Name prefixes of the parameters that train for ``part`` (``last-block`` or ``readout``)."""
+    readout = TRAINABLE_PREFIXES["readout"]
+    if part == "readout":
+        return readout
+    if part == "last-block":
+        blocks = {name.split("_", 1)[0] for name in parameter_names if name.split("_", 1)[0].isdigit()}
+        if not blocks:
+            raise ValueError(
+                "the model has no numbered interaction blocks; --train-only last-block needs them"
+            )
+        return (f"{max(int(block) for block in blocks)}_", *readout)
+    raise ValueError(f"--train-only must be last-block or readout, got {part!r}")
+
+
+def freeze_all_but(model: torch.nn.Module, part: str) -> int:
+    """Switch ``requires_grad`` off for every parameter outside ``part``; return how many stay trainable."""
+    names = [name for name, _ in model.named_parameters()]
+    keep = trainable_prefixes(names, part)
+    trainable = 0
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith(keep))
+        trainable += parameter.numel() if parameter.requires_grad else 0
+    return trainable
+
+
+def install_warmup(optimizer: torch.optim.Optimizer, steps: int) -> None:
+    """Scale every group's rate by (k + 1)/``steps`` during optimizer step k < ``steps``, restoring it after."""
+    state = {"step": 0, "saved": []}
+
+    def before(optimizer, args, kwargs) -> None:
+        factor = min(1.0, (state["step"] + 1) / steps)
+        state["saved"] = [group["lr"] for group in optimizer.param_groups]
+        for group in optimizer.param_groups:
+            group["lr"] = group["lr"] * factor
+
+    def after(optimizer, args, kwargs) -> None:
+        for group, rate in zip(optimizer.param_groups, state["saved"]):
+            group["lr"] = rate
+        state["step"] += 1
+
+    optimizer.register_step_pre_hook(before)
+    optimizer.register_step_post_hook(after)
+
+
+def _install_trainer_setup(trainer_class, *, train_only: str | None, warmup_steps: int) -> None:
+    from_config = trainer_class.from_config
+
+    def from_config_with_setup(model, config):
+        if train_only:
+            trainable = freeze_all_but(model, train_only)
+            print(f"heo-calc finetune: training {train_only} only ({trainable} parameters)", flush=True)
+        trainer = from_config(model, config)
+        if warmup_steps > 0:
+            install_warmup(trainer.optimizer, warmup_steps)
+        return trainer
+
+    trainer_class.from_config = staticmethod(from_config_with_setup)
+
+
 class IgnoreMissingLabels(torch.nn.Module):
     """A loss criterion over the entries whose reference is finite (zero if none is)."""
 
@@ -166,6 +243,10 @@ def main() -> None:
     _install_label_masking()
     if os.environ.get(DEADLINE_ENV):
         _install_deadline(Trainer, float(os.environ[DEADLINE_ENV]))
+    train_only = os.environ.get(TRAIN_ONLY_ENV) or None
+    warmup_steps = int(os.environ.get(WARMUP_STEPS_ENV) or 0)
+    if train_only or warmup_steps > 0:
+        _install_trainer_setup(Trainer, train_only=train_only, warmup_steps=warmup_steps)
     strength = float(os.environ.get(ANCHOR_STRENGTH_ENV) or 0.0)
     if strength > 0:
         _install_weight_anchor(Trainer, strength, os.environ[ANCHOR_CHECKPOINT_ENV])

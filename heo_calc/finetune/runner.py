@@ -31,6 +31,8 @@ def prepare_training_files(
     base_replay: int = 0,
     replay_model: str = "sevennet-0",
     zero_stress_below: float | None = None,
+    stiffness_labels: int = 0,
+    stiffness_model: str = "sevennet-0",
 ) -> tuple[Path, Path]:
     """Write ``train.extxyz`` and ``valid.extxyz`` (REF_ keys) into ``out_dir``.
 
@@ -43,7 +45,10 @@ def prepare_training_files(
     training. Validation is never filtered nor extended. ``zero_stress_below`` (eV/Å):
     training and validation structures whose largest DFT force component is below it get a
     zero-stress label, the others (replay included) none
-    (:func:`heo_calc.finetune.zero_stress.attach_zero_stress_labels`).
+    (:func:`heo_calc.finetune.zero_stress.attach_zero_stress_labels`). ``stiffness_labels``
+    strained cells labelled by ``stiffness_model`` with energy, forces *and stress* are added
+    to training (:mod:`heo_calc.finetune.stiffness_labels`), so that the curvature of E(V),
+    which our stress-free data cannot teach, stays that model's.
     """
     train_structures, valid_structures = _train_and_valid(
         train, valid, seed=seed, energy_key=energy_key, forces_key=forces_key
@@ -70,6 +75,15 @@ def prepare_training_files(
         logger.info("added %d structures labelled by %s (base replay)", len(replay), replay_model)
         write_training_extxyz(replay, out_dir / "data" / "base_replay.extxyz")
         train_structures = train_structures + replay
+    if stiffness_labels > 0:
+        train_structures = train_structures + _stiffness_structures(
+            train_structures,
+            stiffness_labels,
+            stiffness_model,
+            out_dir,
+            seed=seed,
+            relaxed_below=zero_stress_below,
+        )
     if not train_structures or not valid_structures:
         raise LabelledDataError(
             f"need at least one training and one validation structure, got {len(train_structures)} and "
@@ -80,6 +94,33 @@ def prepare_training_files(
         write_training_extxyz(train_structures, out_dir / "data" / "train.extxyz"),
         write_training_extxyz(valid_structures, out_dir / "data" / "valid.extxyz"),
     )
+
+
+def _stiffness_structures(
+    train_structures: list,
+    n_structures: int,
+    model: str,
+    out_dir: Path,
+    *,
+    seed: int,
+    relaxed_below: float | None,
+) -> list:
+    """Strained cells labelled by ``model`` with stress (written to ``OUT/data/stiffness_labels.extxyz``)."""
+    from heo_calc.finetune.stiffness_labels import stiffness_labelled_structures
+    from heo_calc.registry import get_calculator
+
+    cations = {symbol for atoms in train_structures for symbol in atoms.get_chemical_symbols()}
+    labelled = stiffness_labelled_structures(
+        train_structures,
+        cations,
+        get_calculator(model, device="cpu"),
+        n_structures,
+        relaxed_below=relaxed_below or 0.01,
+        seed=seed,
+    )
+    write_training_extxyz(labelled, out_dir / "data" / "stiffness_labels.extxyz")
+    logger.info("added %d strained structures labelled with stress by %s", len(labelled), model)
+    return labelled
 
 
 def _train_and_valid(
@@ -234,6 +275,12 @@ def finetune(
     replay_labels: str | None = None,
     zero_stress_below: float | None = None,
     stress_loss_weight: float = 1e-4,
+    loss: Literal["mse", "huber"] = "mse",
+    huber_delta: float = 0.01,
+    lr_warmup_steps: int = 0,
+    train_only: Literal["last-block", "readout"] | None = None,
+    stiffness_labels: int = 0,
+    stiffness_labels_from: str | None = None,
 ) -> Path:
     """Finetune ``base`` on HEO data; return the path of the finetuned model file.
 
@@ -265,6 +312,11 @@ def finetune(
         base_replay=base_replay,
         refit_energy_reference=refit_energy_reference,
         zero_stress_below=zero_stress_below,
+        loss=loss,
+        huber_delta=huber_delta,
+        lr_warmup_steps=lr_warmup_steps,
+        train_only=train_only,
+        stiffness_labels=stiffness_labels,
     )
     # Absolute, because the backends' trainers run with the output directory as cwd.
     out_dir = Path(out_dir).resolve()
@@ -281,6 +333,8 @@ def finetune(
         base_replay=base_replay,
         replay_model=replay_labels or _registry_name_of_base(base),
         zero_stress_below=zero_stress_below,
+        stiffness_labels=stiffness_labels,
+        stiffness_model=stiffness_labels_from or replay_labels or _registry_name_of_base(base),
     )
     if is_sevennet:
         recipe = SevenNetRecipe(
@@ -293,7 +347,13 @@ def finetune(
             train_shift_scale=train_shift_scale,
             anchor_strength=anchor_strength,
             device=device,
-            stress_loss_weight=stress_loss_weight if zero_stress_below is not None else 0.0,
+            stress_loss_weight=stress_loss_weight
+            if (zero_stress_below is not None or stiffness_labels)
+            else 0.0,
+            loss=loss,
+            huber_delta=huber_delta,
+            lr_warmup_steps=lr_warmup_steps,
+            train_only=train_only,
         )
         final = _finetune_sevennet(
             base, train_file, valid_file, out_dir, recipe, resume=resume, deadline=deadline
@@ -334,6 +394,11 @@ def _check_arguments(
     base_replay: int,
     refit_energy_reference: bool,
     zero_stress_below: float | None = None,
+    loss: str = "mse",
+    huber_delta: float = 0.01,
+    lr_warmup_steps: int = 0,
+    train_only: str | None = None,
+    stiffness_labels: int = 0,
 ) -> bool:
     """Reject settings that cannot work, before any data is read; returns whether ``base`` is SevenNet."""
     from heo_calc.finetune.sevennet import SEVENNET_FOUNDATIONS
@@ -359,11 +424,29 @@ def _check_arguments(
         )
     if zero_stress_below is not None and not zero_stress_below > 0:
         raise ValueError(f"--zero-stress-below must be > 0 eV/Å, got {zero_stress_below}")
-    if not is_sevennet and (
-        time_limit_minutes is not None or anchor_strength or base_replay or zero_stress_below is not None
-    ):
+    if loss not in {"mse", "huber"}:
+        raise ValueError(f"--loss must be mse or huber, got {loss!r}")
+    if not huber_delta > 0 or lr_warmup_steps < 0 or stiffness_labels < 0:
         raise ValueError(
-            "--time-limit, --anchor-weights, --base-replay and --zero-stress-below work on SevenNet bases; "
+            "--huber-delta must be > 0 and --lr-warmup-steps and --stiffness-labels >= 0, got "
+            f"{huber_delta}, {lr_warmup_steps} and {stiffness_labels}"
+        )
+    if train_only not in {None, "last-block", "readout"}:
+        raise ValueError(f"--train-only must be last-block or readout, got {train_only!r}")
+    sevenn_only = (
+        time_limit_minutes is not None
+        or anchor_strength
+        or base_replay
+        or zero_stress_below is not None
+        or loss != "mse"
+        or lr_warmup_steps
+        or train_only
+        or stiffness_labels
+    )
+    if not is_sevennet and sevenn_only:
+        raise ValueError(
+            "--time-limit, --anchor-weights, --base-replay, --zero-stress-below, --loss, --lr-warmup-steps, "
+            "--train-only and --stiffness-labels work on SevenNet bases; "
             "for MACE use "
             "--method replay (mace-torch's multihead replay) and mace_run_train's own options"
         )
@@ -383,11 +466,14 @@ def _registry_name_of_base(base: str) -> str:
 class SevenNetRecipe:
     """How a SevenNet model is trained (sevenn's config keys in :func:`~heo_calc.finetune.sevennet.build_sevennet_config`).
 
-    ``lr`` for Adam, decayed by ``lr_decay_per_epoch`` every epoch; loss: MSE of the per-atom
-    energy (eV/atom) plus ``force_loss_weight`` × MSE of force components (eV/Å); plus
+    ``lr`` for Adam, decayed by ``lr_decay_per_epoch`` every epoch (after a linear warm-up
+    over ``lr_warmup_steps`` optimizer steps, if > 0); loss (``loss``: MSE, or ``huber``
+    with ``huber_delta``, SevenNet-0's own δ = 0.01) of the per-atom
+    energy (eV/atom) plus ``force_loss_weight`` × that of force components (eV/Å); plus
     ``anchor_strength`` × Σ (θ − θ0)² when > 0; plus ``stress_loss_weight`` × MSE of the
     stress components (kbar) over the structures that carry a stress label, when > 0;
-    ``device`` ``cpu``, ``cuda`` or ``auto``.
+    ``device`` ``cpu``, ``cuda`` or ``auto``; ``train_only`` (``last-block``, ``readout``)
+    trains that part and keeps every other weight bit for bit.
     """
 
     epochs: int
@@ -400,6 +486,10 @@ class SevenNetRecipe:
     anchor_strength: float = 0.0
     device: str = "cpu"
     stress_loss_weight: float = 0.0
+    loss: str = "mse"
+    huber_delta: float = 0.01
+    lr_warmup_steps: int = 0
+    train_only: str | None = None
 
 
 def _finetune_sevennet(
@@ -419,6 +509,7 @@ def _finetune_sevennet(
         build_sevennet_config,
         check_sevennet_elements,
         export_checkpoint,
+        refresh_graph_cache,
         run_sevenn,
         write_config,
     )
@@ -440,7 +531,10 @@ def _finetune_sevennet(
         device=resolve_device(recipe.device),
         work_dir=train_dir,
         stress_loss_weight=recipe.stress_loss_weight,
+        loss=recipe.loss,
+        huber_delta=recipe.huber_delta,
     )
+    refresh_graph_cache(train_dir, [train_file, valid_file])
     earlier_best = None
     if resume:
         config["train"]["continue"] = _resume_block(train_dir)
@@ -451,6 +545,8 @@ def _finetune_sevennet(
         deadline=deadline,
         anchor_strength=recipe.anchor_strength,
         anchor_checkpoint=SEVENNET_FOUNDATIONS.get(base) or str(Path(base).resolve()),
+        lr_warmup_steps=recipe.lr_warmup_steps,
+        train_only=recipe.train_only,
     )
     best = train_dir / "checkpoint_best.pth"
     if earlier_best is not None:

@@ -35,6 +35,7 @@ def build_sevennet_config(
     batch_size: int,
     seed: int,
     loss: str = "mse",
+    huber_delta: float = 0.01,
     train_shift_scale: bool = False,
     device: str = "cpu",
     work_dir: Path | None = None,
@@ -62,7 +63,7 @@ def build_sevennet_config(
     # Adam at lr 1e-3 they drift by per cents per epoch.
     model["train_shift_scale"] = train_shift_scale
     loss_block: dict[str, Any] = (
-        {"loss": "mse"} if loss == "mse" else {"loss": "Huber", "loss_param": {"delta": 0.01}}
+        {"loss": "mse"} if loss == "mse" else {"loss": "Huber", "loss_param": {"delta": huber_delta}}
     )
     train = {
         "device": device,
@@ -161,6 +162,8 @@ def run_sevenn(
     deadline: float | None = None,
     anchor_strength: float = 0.0,
     anchor_checkpoint: str | None = None,
+    lr_warmup_steps: int = 0,
+    train_only: str | None = None,
 ) -> bool:
     """Run sevenn's trainer on ``config_path`` in ``out_dir``; raise if it fails.
 
@@ -170,6 +173,9 @@ def run_sevenn(
     terminated; its checkpoints are written atomically, so the best one so far stays
     loadable.
     ``anchor_strength`` > 0 adds the L2 pull toward ``anchor_checkpoint``'s weights.
+    ``lr_warmup_steps`` > 0: linear warm-up of the rate over that many optimizer steps;
+    ``train_only`` (``last-block``, ``readout``): every other weight stays as it is
+    (both in :mod:`heo_calc.finetune._sevenn_entry`).
     Returns whether the time limit ended the run.
     """
     import time
@@ -196,6 +202,10 @@ def run_sevenn(
             raise ValueError("anchor_strength > 0 needs anchor_checkpoint")
         environment[entry.ANCHOR_STRENGTH_ENV] = str(anchor_strength)
         environment[entry.ANCHOR_CHECKPOINT_ENV] = anchor_checkpoint
+    if lr_warmup_steps > 0:
+        environment[entry.WARMUP_STEPS_ENV] = str(lr_warmup_steps)
+    if train_only:
+        environment[entry.TRAIN_ONLY_ENV] = train_only
     logger.info("running %s", " ".join(command))
     process = subprocess.Popen(command, cwd=out_dir, env=environment)
     try:
@@ -214,6 +224,42 @@ def run_sevenn(
             "Rerun with --resume to continue from the last checkpoint."
         )
     return False
+
+
+#: Record, inside sevenn's graph cache, of the data files the cache was built from.
+CACHE_SOURCE_NAME = "heo_source.json"
+
+
+def refresh_graph_cache(train_dir: Path, data_files: list[Path]) -> bool:
+    """Delete sevenn's graph cache (``train_dir/sevenn_data``) unless it was built from ``data_files`` as they are now.
+
+    sevenn 0.10.4 loads ``sevenn_data/<set>.pt`` "without update" whenever it exists, so a
+    rerun in the same folder with other data would silently train on the old graphs. The
+    cache is kept only when its record (:data:`CACHE_SOURCE_NAME`: file names and sha256 of
+    the data) matches; otherwise it is removed, sevenn rebuilds it, and the new record is
+    written. Returns whether a stale cache was removed.
+    """
+    import hashlib
+    import json
+    import shutil
+
+    cache = Path(train_dir) / "sevenn_data"
+    source = {Path(path).name: hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in data_files}
+    record = cache / CACHE_SOURCE_NAME
+    removed = False
+    if cache.exists():
+        try:
+            recorded = json.loads(record.read_text())
+        except (OSError, ValueError):
+            recorded = None
+        if recorded != source:
+            logger.warning("sevenn's graph cache %s was built from other data: rebuilding it", cache)
+            shutil.rmtree(cache)
+            removed = True
+    cache.mkdir(parents=True, exist_ok=True)
+    with atomic_output(record) as temporary:
+        temporary.write_text(json.dumps(source, indent=2, sort_keys=True))
+    return removed
 
 
 def export_checkpoint(checkpoint: Path, destination: Path) -> Path:
