@@ -4,7 +4,6 @@ stiffness labels with the base's stress, and sevenn's graph cache rebuilt when t
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +22,9 @@ def _sevennet0_model():
 
 
 def test_huber_loss_and_its_delta_go_into_the_sevenn_config(tmp_path):
-    common = dict(train_file=tmp_path / "t.extxyz", valid_file=None, epochs=1, lr=1e-4, lr_decay_per_epoch=1.0)
+    common = dict(
+        train_file=tmp_path / "t.extxyz", valid_file=None, epochs=1, lr=1e-4, lr_decay_per_epoch=1.0
+    )
     common |= dict(force_loss_weight=1.0, batch_size=2, seed=1)
     huber = build_sevennet_config(base="sevennet-0", loss="huber", huber_delta=0.02, **common)["train"]
     assert huber["loss"] == "Huber" and huber["loss_param"] == {"delta": 0.02}
@@ -48,12 +49,18 @@ def test_warmup_scales_the_rate_linearly_and_leaves_the_scheduled_rate_alone():
 def test_train_only_selects_the_last_block_and_the_readout_of_sevennet0():
     model = _sevennet0_model()
     names = [name for name, _ in model.named_parameters()]
-    assert trainable_prefixes(names, "last-block") == ("4_", "reduce_input_to_hidden", "reduce_hidden_to_energy")
+    assert trainable_prefixes(names, "last-block") == (
+        "4_",
+        "reduce_input_to_hidden",
+        "reduce_hidden_to_energy",
+    )
     total = sum(parameter.numel() for parameter in model.parameters())
     last_block = freeze_all_but(model, "last-block")
     trainable = {name for name, parameter in model.named_parameters() if parameter.requires_grad}
     assert trainable and all(name.startswith(("4_", "reduce_")) for name in trainable)
-    assert any(name.startswith("3_") for name in names) and not any(name.startswith("3_") for name in trainable)
+    assert any(name.startswith("3_") for name in names) and not any(
+        name.startswith("3_") for name in trainable
+    )
     assert 0.10 < last_block / total < 0.12  # ~11 % of SevenNet-0 (../shared/SCIENCE.md)
     readout = freeze_all_but(model, "readout")
     assert readout == 8192 + 64  # two linear layers: 128x64 and 64x1
@@ -109,7 +116,9 @@ def test_stress_labels_reach_sevenn_in_its_own_convention(sevennet_calculator, t
 
     from heo_calc.finetune.stiffness_labels import label_with_stress, random_strain, strained_copy
 
-    atoms = strained_copy(bulk("NiO", "rocksalt", a=4.2, cubic=True), random_strain(np.random.default_rng(0)), 0)
+    atoms = strained_copy(
+        bulk("NiO", "rocksalt", a=4.2, cubic=True), random_strain(np.random.default_rng(0)), 0
+    )
     label_with_stress(atoms, sevennet_calculator)
     (converted,) = _set_atoms_y([atoms.copy()], "REF_energy", "REF_forces", "REF_stress")
     sevenn_label = converted.info["y_stress"]  # sevenn's convention: -stress, xx yy zz xy yz zx
