@@ -16,6 +16,7 @@ from heo_calc.cli import (
     evaluate,
     finetune,
     forgetting,
+    interpolate,
     list_calculators,
     refit_energies,
     relax,
@@ -25,7 +26,18 @@ from heo_calc.cli import (
 from heo_calc.cli._common import CLIError
 
 #: The command modules, in the order ``--help`` lists them.
-COMMANDS = (list_calculators, relax, screen, demo, evaluate, select, forgetting, finetune, refit_energies)
+COMMANDS = (
+    list_calculators,
+    relax,
+    screen,
+    demo,
+    evaluate,
+    select,
+    forgetting,
+    finetune,
+    interpolate,
+    refit_energies,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
