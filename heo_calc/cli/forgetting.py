@@ -57,6 +57,11 @@ def add_parser(subparsers) -> None:
         default=60,
         help="binary-oxide supercells have at least this many atoms (default: 60)",
     )
+    command.add_argument(
+        "--no-bulk-moduli",
+        action="store_true",
+        help="skip the binaries' bulk moduli (E(V) of each conventional cell, ±2 %% in volume; default: computed)",
+    )
     command.add_argument("--device", default="cpu", help="auto, cpu or cuda (default: cpu)")
     command.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     command.set_defaults(handler=run)
@@ -129,7 +134,12 @@ def run(args: argparse.Namespace) -> int:
     models = [name for name in args.calc.split(",") if name]
     out = Path(args.out)
     options = ForgettingOptions(
-        fmax=args.fmax, max_steps=args.steps, rattle=args.rattle, seed=args.seed, min_atoms=args.min_atoms
+        fmax=args.fmax,
+        max_steps=args.steps,
+        rattle=args.rattle,
+        seed=args.seed,
+        min_atoms=args.min_atoms,
+        bulk_moduli=not args.no_bulk_moduli,
     )
     cache = RelaxationCache(args.cache or out / "cache")
     relaxed, comparison, summaries = forgetting_report(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from heo_base.units import MEV
 from heo_calc.mixing import mixing_energy_mev_per_atom
-from heo_calc.structures.experimental import experimental_lattice_parameter
+from heo_calc.structures.experimental import experimental_bulk_modulus, experimental_lattice_parameter
 
 
 def add_mixing_energies(table: pd.DataFrame) -> pd.DataFrame:
@@ -57,6 +57,10 @@ COMPARISON_COLUMNS: Final = (
     "delta_a_A",
     "delta_a_percent",
     "a_exp_A",
+    "bulk_modulus_base_GPa",
+    "bulk_modulus_model_GPa",
+    "delta_bulk_modulus_percent",
+    "bulk_modulus_exp_GPa",
     "mixing_base_meV_per_atom",
     "mixing_model_meV_per_atom",
     "delta_mixing_meV_per_atom",
@@ -73,7 +77,8 @@ def compare_to_base(model: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     """One row per structure both relaxed: the finetuned model beside its base (deltas are model - base).
 
     Energies per formula unit in eV (delta in meV/f.u.), lattice parameters in Å (delta also
-    in %), mixing energies in meV/atom, stresses in GPa; ``a_exp_A`` where recorded;
+    in %), bulk moduli of the binaries in GPa (delta in %), mixing energies in meV/atom,
+    stresses in GPa; ``a_exp_A`` and ``bulk_modulus_exp_GPa`` where recorded;
     ``model_sha256`` and ``base_sha256``: the weights of each side (where the rows carry them).
     """
     merged = model.merge(base, on="structure", suffixes=("_model", "_base"))
@@ -94,6 +99,11 @@ def compare_to_base(model: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
                 "delta_a_A": r["a_pseudo_cubic_A_model"] - r["a_pseudo_cubic_A_base"],
                 "delta_a_percent": 100.0 * (r["a_pseudo_cubic_A_model"] / r["a_pseudo_cubic_A_base"] - 1.0),
                 "a_exp_A": experimental_lattice_parameter(r["structure"]),
+                "bulk_modulus_base_GPa": r.get("bulk_modulus_GPa_base", np.nan),
+                "bulk_modulus_model_GPa": r.get("bulk_modulus_GPa_model", np.nan),
+                "delta_bulk_modulus_percent": 100.0
+                * (r.get("bulk_modulus_GPa_model", np.nan) / r.get("bulk_modulus_GPa_base", np.nan) - 1.0),
+                "bulk_modulus_exp_GPa": experimental_bulk_modulus(r["structure"]),
                 "mixing_base_meV_per_atom": r["mixing_energy_meV_per_atom_base"],
                 "mixing_model_meV_per_atom": r["mixing_energy_meV_per_atom_model"],
                 "delta_mixing_meV_per_atom": r["mixing_energy_meV_per_atom_model"]
@@ -107,6 +117,24 @@ def compare_to_base(model: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
+def _stiffness_summary(binaries: pd.DataFrame) -> dict[str, float]:
+    """Median |ΔB| (%) model vs base, and each side's mean |B/B_exp − 1| over the binaries with a measured B."""
+    relative = binaries["delta_bulk_modulus_percent"].dropna()
+    measured = binaries.dropna(
+        subset=["bulk_modulus_exp_GPa", "bulk_modulus_base_GPa", "bulk_modulus_model_GPa"]
+    )
+    summary = {
+        "abs_delta_bulk_modulus_percent_median": float(relative.abs().median()) if len(relative) else np.nan
+    }
+    for side in ("base", "model"):
+        deviation = measured[f"bulk_modulus_{side}_GPa"] / measured["bulk_modulus_exp_GPa"] - 1.0
+        summary[f"bulk_modulus_{side}_vs_exp_mean_abs"] = (
+            float(deviation.abs().mean()) if len(measured) else np.nan
+        )
+    summary["n_bulk_moduli_vs_exp"] = len(measured)
+    return summary
 
 
 def summarize_comparison(comparison: pd.DataFrame) -> dict[str, Any]:
@@ -134,6 +162,8 @@ def summarize_comparison(comparison: pd.DataFrame) -> dict[str, Any]:
             abs_delta_a_percent_max=float(a.abs().max()),
             abs_delta_a_worst=str(binaries.loc[a.abs().idxmax(), "structure"]),
         )
+        if "delta_bulk_modulus_percent" in binaries:
+            summary.update(_stiffness_summary(binaries))
     if len(solutions):
         mixing = solutions["delta_mixing_meV_per_atom"]
         summary.update(

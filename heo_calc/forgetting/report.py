@@ -46,6 +46,10 @@ def _binary_table(binaries: pd.DataFrame, model: str, base: str) -> str:
         f"a {model} (Å)",
         "Δa (%)",
         "a exp. (Å)",
+        f"B {base} (GPa)",
+        f"B {model} (GPa)",
+        "ΔB (%)",
+        "B exp. (GPa)",
         "max |σ| base / model (GPa)",
         "status",
     ]
@@ -59,6 +63,10 @@ def _binary_table(binaries: pd.DataFrame, model: str, base: str) -> str:
             _f(r.a_model_A, 3),
             _f(r.delta_a_percent, 2),
             _f(r.a_exp_A, 3),
+            _f(r.bulk_modulus_base_GPa, 0),
+            _f(r.bulk_modulus_model_GPa, 0),
+            _f(r.delta_bulk_modulus_percent, 1),
+            _f(r.bulk_modulus_exp_GPa, 0),
             f"{_f(r.max_stress_base_GPa, 2)} / {_f(r.max_stress_model_GPa, 2)}",
             _statuses(r),
         ]
@@ -123,6 +131,8 @@ def format_summaries(summaries: dict[str, dict[str, Any]]) -> str:
         "max |Δa| (%, oxide)",
         "mean ΔE_mix (meV/atom) [range]",
         "mean |ΔE_mix| (meV/atom)",
+        "median |ΔB| (%)",
+        "mean |B/B_exp − 1| base / model",
     ]
     rows = []
     for label, s in summaries.items():
@@ -139,6 +149,9 @@ def format_summaries(summaries: dict[str, dict[str, Any]]) -> str:
                 f"{_f(s.get('abs_delta_a_percent_max', nan), 2)} ({s.get('abs_delta_a_worst', '')})",
                 _mixing_range(s),
                 _f(s.get("abs_delta_mixing_mean_meV_per_atom", nan), 1),
+                _f(s.get("abs_delta_bulk_modulus_percent_median", nan), 1),
+                f"{_f(s.get('bulk_modulus_base_vs_exp_mean_abs', nan), 3)} / "
+                f"{_f(s.get('bulk_modulus_model_vs_exp_mean_abs', nan), 3)}",
             ]
         )
     return markdown_table(header, rows)

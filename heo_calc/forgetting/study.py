@@ -74,6 +74,8 @@ class ForgettingOptions:
             corundum 120 atoms by default).
         solution_repeat: solid solutions are this repeat of the 8-atom cubic rock-salt cell
             (2: 64 atoms, 32 cations).
+        bulk_moduli: also the bulk modulus (GPa) of every binary oxide, from E(V) of its
+            conventional cell around the model's own minimum (:func:`heo_calc.bulk_modulus.bulk_modulus`).
     """
 
     fmax: float = 0.05
@@ -83,6 +85,7 @@ class ForgettingOptions:
     min_atoms: int = 60
     max_aspect: float = 2.0
     solution_repeat: int = 2
+    bulk_moduli: bool = True
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -105,6 +108,24 @@ def binary_oxide_start(cation: str, calculator: Calculator, options: ForgettingO
     )
     atoms.info["kind"] = "binary"
     return atoms
+
+
+def binary_bulk_modulus(cation: str, calculator: Calculator) -> float:
+    """Bulk modulus (GPa) of ``cation``'s binary oxide in its conventional cell under ``calculator``; NaN if E(V) has no minimum.
+
+    The cell is rescaled to the model's minimum (:func:`~heo_calc.structures.binary_oxides.prescale_to_minimum`),
+    relaxed in its space group and scanned over ±2 % in volume (:func:`heo_calc.bulk_modulus.bulk_modulus`).
+    """
+    from heo_calc.bulk_modulus import bulk_modulus
+    from heo_calc.structures.binary_oxides import binary_oxide_cell, prescale_to_minimum
+
+    try:
+        return bulk_modulus(
+            prescale_to_minimum(binary_oxide_cell(cation), calculator), calculator
+        ).bulk_modulus_gpa
+    except ValueError as error:
+        logger.warning("no bulk modulus for the oxide of %s: %s", cation, error)
+        return float("nan")
 
 
 def solid_solution_start(
@@ -199,6 +220,9 @@ class _ModelRelaxations:
     def _finished(self, result, start: Atoms) -> None:
         """Keep the row of a final structure and cache it at once (an interruption loses only the running ones)."""
         row = _row(result, start, self.name, self.identity, self.options)
+        row["bulk_modulus_GPa"] = float("nan")
+        if self.options.bulk_moduli and start.info["kind"] == "binary" and str(result.status) != "failed":
+            row["bulk_modulus_GPa"] = binary_bulk_modulus(start.info["cations"], self.calculator)
         self.rows[row["structure"]] = row
         if self.cache is not None:
             record = {key: value for key, value in row.items() if key != "model"}

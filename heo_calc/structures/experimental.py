@@ -1,4 +1,4 @@
-"""Measured lattice parameters, each with its citation: the one table of the package.
+"""Measured lattice parameters and bulk moduli, each with its citation: the one table of the package.
 
 Keys are the names the studies give their structures: binary oxides by formula (``MgO``),
 rock-salt solid solutions as :func:`heo_calc.structures.solid_solutions.solid_solution_name`
@@ -48,6 +48,37 @@ EXPERIMENTAL_LATTICES: Final[dict[str, ExperimentalLattice]] = {
         note="XRD of the entropy-stabilised single phase; ~4.22-4.24 Å is reported across studies",
     ),
 }
+
+
+@dataclass(frozen=True)
+class ExperimentalBulkModulus:
+    """A measured (room-temperature) bulk modulus ``b`` (GPa) and where it comes from."""
+
+    b: float
+    citation: str
+
+
+#: Where the binary oxides' bulk moduli come from.
+BULK_MODULI_SOURCE: Final = (
+    "room-temperature values, approximate, as given in the project's issue tracker (#28); "
+    "ultrasonic and static-compression studies spread by ~5 % (for MgO e.g. Zha, Mao and Hemley, "
+    "PNAS 97, 13494 (2000): 160 GPa)"
+)
+
+#: Measured bulk moduli (GPa) with their source, by material: the stiffness check (K) of heo-ft 0.4.
+EXPERIMENTAL_BULK_MODULI: Final[dict[str, ExperimentalBulkModulus]] = {
+    "MgO": ExperimentalBulkModulus(160.0, BULK_MODULI_SOURCE),
+    "CaO": ExperimentalBulkModulus(112.0, BULK_MODULI_SOURCE),
+    "MnO": ExperimentalBulkModulus(149.0, BULK_MODULI_SOURCE),
+    "CoO": ExperimentalBulkModulus(185.0, BULK_MODULI_SOURCE),
+    "NiO": ExperimentalBulkModulus(191.0, BULK_MODULI_SOURCE),
+}
+
+
+def experimental_bulk_modulus(material: str) -> float:
+    """The measured bulk modulus (GPa) of ``material`` where one is recorded, else NaN."""
+    entry = EXPERIMENTAL_BULK_MODULI.get(material)
+    return entry.b if entry is not None else float("nan")
 
 
 def experimental_lattice(material: str) -> ExperimentalLattice | None:
