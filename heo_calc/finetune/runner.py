@@ -545,7 +545,8 @@ def _finetune_sevennet(
         deadline=deadline,
         anchor_strength=recipe.anchor_strength,
         anchor_checkpoint=SEVENNET_FOUNDATIONS.get(base) or str(Path(base).resolve()),
-        lr_warmup_steps=recipe.lr_warmup_steps,
+        # A resumed run continues the optimizer of the last checkpoint: it warmed up already.
+        lr_warmup_steps=0 if resume else recipe.lr_warmup_steps,
         train_only=recipe.train_only,
     )
     best = train_dir / "checkpoint_best.pth"
