@@ -157,3 +157,28 @@ def test_train_only_last_block_keeps_every_other_weight_bit_for_bit(dev_data_pat
     changed = {name for name in before if not torch.equal(before[name], after[name])}
     assert changed, "the last block and readout should have moved"
     assert all(name.startswith(("4_", "reduce_")) for name in changed), sorted(changed)
+
+
+def test_energy_capped_epoch_choice_reads_the_learning_curve_and_records_it(tmp_path):
+    from heo_calc.finetune.epoch_selection import chosen_checkpoint
+
+    train_dir = tmp_path / "train"
+    train_dir.mkdir()
+    header = "epoch,lr,validset_Energy_MAE,validset_Force_RMSE,validset_TotalLoss\n"
+    rows = [  # epoch 3 has the lowest loss and force error but gave up energy accuracy
+        "1,1e-4,0.0130,0.134,0.00052",
+        "2,9e-5,0.0134,0.128,0.00049",
+        "3,8e-5,0.0150,0.120,0.00045",
+    ]
+    (train_dir / "lc.csv").write_text(header + "\n".join(rows) + "\n")
+    for epoch in (1, 2, 3):
+        (train_dir / f"checkpoint_{epoch}.pth").write_text(f"epoch {epoch}")
+    (train_dir / "checkpoint_best.pth").write_text("epoch 3")
+    assert chosen_checkpoint(train_dir, 14.0, tmp_path).name == "checkpoint_2.pth"
+    record = json.loads((tmp_path / "selection.json").read_text())
+    assert record["chosen_epoch"] == 2 and "energy MAE <= 14" in record["rule"]
+    assert record["validation"]["3"]["energy_mae_meV_per_atom"] == pytest.approx(15.0)
+    assert chosen_checkpoint(train_dir, None, tmp_path).name == "checkpoint_best.pth"
+    assert json.loads((tmp_path / "selection.json").read_text())["chosen_epoch"] == 3
+    assert chosen_checkpoint(train_dir, 10.0, tmp_path).name == "checkpoint_best.pth"  # none within the cap
+    assert "no epoch had" in json.loads((tmp_path / "selection.json").read_text())["rule"]

@@ -149,6 +149,14 @@ def add_parser(subparsers) -> None:
         help="calculator that labels the --stiffness-labels cells (default: --replay-labels, else the base)",
     )
     command.add_argument(
+        "--energy-mae-cap",
+        type=float,
+        metavar="MEV_PER_ATOM",
+        help="SevenNet: export the epoch with the lowest validation force RMSE among those whose validation "
+        "energy MAE is at most this (meV/atom), instead of the lowest validation loss; the choice and every "
+        "epoch's figures go to OUT/selection.json (default: sevenn's lowest validation loss)",
+    )
+    command.add_argument(
         "--train-shift-scale",
         action="store_true",
         help="SevenNet: also train the per-species energy shift and scale (default: keep them as pretrained)",
@@ -210,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
         train_only=args.train_only,
         stiffness_labels=args.stiffness_labels,
         stiffness_labels_from=args.stiffness_labels_from,
+        energy_mae_cap=args.energy_mae_cap,
     )
     print(f"finetuned model written to {model_path}")
     return 0

@@ -281,6 +281,7 @@ def finetune(
     train_only: Literal["last-block", "readout"] | None = None,
     stiffness_labels: int = 0,
     stiffness_labels_from: str | None = None,
+    energy_mae_cap: float | None = None,
 ) -> Path:
     """Finetune ``base`` on HEO data; return the path of the finetuned model file.
 
@@ -354,6 +355,7 @@ def finetune(
             huber_delta=huber_delta,
             lr_warmup_steps=lr_warmup_steps,
             train_only=train_only,
+            energy_mae_cap=energy_mae_cap,
         )
         final = _finetune_sevennet(
             base, train_file, valid_file, out_dir, recipe, resume=resume, deadline=deadline
@@ -473,7 +475,9 @@ class SevenNetRecipe:
     ``anchor_strength`` × Σ (θ − θ0)² when > 0; plus ``stress_loss_weight`` × MSE of the
     stress components (kbar) over the structures that carry a stress label, when > 0;
     ``device`` ``cpu``, ``cuda`` or ``auto``; ``train_only`` (``last-block``, ``readout``)
-    trains that part and keeps every other weight bit for bit.
+    trains that part and keeps every other weight bit for bit; ``energy_mae_cap`` (meV/atom):
+    the exported epoch is the lowest validation force RMSE among those within the cap
+    (:mod:`heo_calc.finetune.epoch_selection`; recorded in ``OUT/selection.json`` either way).
     """
 
     epochs: int
@@ -490,6 +494,7 @@ class SevenNetRecipe:
     huber_delta: float = 0.01
     lr_warmup_steps: int = 0
     train_only: str | None = None
+    energy_mae_cap: float | None = None
 
 
 def _finetune_sevennet(
@@ -504,6 +509,7 @@ def _finetune_sevennet(
 ) -> Path:
     """Write sevenn's config, run its trainer in ``out_dir/train`` and export the best checkpoint."""
     from heo_calc.backends._common import resolve_device
+    from heo_calc.finetune.epoch_selection import chosen_checkpoint
     from heo_calc.finetune.sevennet import (
         SEVENNET_FOUNDATIONS,
         build_sevennet_config,
@@ -554,6 +560,7 @@ def _finetune_sevennet(
         _restore_earlier_best_if_better(train_dir, earlier_best)
     if not best.is_file():
         raise RuntimeError(f"sevenn finished without writing {best}; see {train_dir / 'log.sevenn'}")
+    best = chosen_checkpoint(train_dir, recipe.energy_mae_cap, out_dir)
     final = export_checkpoint(best, out_dir / FINAL_SEVENNET_NAME)
     os.utime(final)
     return final
