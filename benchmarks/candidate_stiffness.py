@@ -15,11 +15,11 @@ JSON line per calculator, appended as it finishes; calculators already there are
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from candidate_records import append_missing
 
 from heo_base.labelled_data import load_labelled_structures
 from heo_base.labels import FORCES_KEY
@@ -76,17 +76,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="JSON lines, appended per calculator")
     args = parser.parse_args()
     cells = k2_cells(load_labelled_structures(args.data, split=args.split))
-    out = Path(args.out)
-    done = (
-        {json.loads(line)["calculator"] for line in out.read_text().splitlines()} if out.is_file() else set()
-    )
-    for name in args.calculators:
-        if name in done:
-            continue
-        record = stiffness_figures(name, cells)
-        with out.open("a") as stream:
-            stream.write(json.dumps(record) + "\n")
-        print(json.dumps({k: v for k, v in record.items() if k != "identity"}), flush=True)
+    append_missing(Path(args.out), args.calculators, lambda name: stiffness_figures(name, cells))
 
 
 if __name__ == "__main__":

@@ -15,11 +15,11 @@ identity) are skipped, so a killed run resumes.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from candidate_records import append_missing
 
 from benchmark_suite.tasks import RattleSettings, run_rattle_relax
 from heo_base.labelled_data import load_labelled_structures
@@ -82,17 +82,9 @@ def main() -> None:
     ]
     for index, atoms in enumerate(cells):
         atoms.info["name"] = str(atoms.info.get("immutable_id", f"{args.split}-{index}"))
-    out = Path(args.out)
-    done = (
-        {json.loads(line)["calculator"] for line in out.read_text().splitlines()} if out.is_file() else set()
+    append_missing(
+        Path(args.out), args.calculators, lambda name: validation_figures(name, structures, cells, args.fmax)
     )
-    for name in args.calculators:
-        if name in done:
-            continue
-        record = validation_figures(name, structures, cells, args.fmax)
-        with out.open("a") as stream:
-            stream.write(json.dumps(record) + "\n")
-        print(json.dumps({k: v for k, v in record.items() if k != "identity"}), flush=True)
 
 
 if __name__ == "__main__":
