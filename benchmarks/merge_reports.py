@@ -2,6 +2,8 @@
 
     python benchmarks/merge_reports.py OUT_DIR --calc sevennet-0,sevennet:runs/x.pth \\
         --from runs/bench-full --from runs/bench-candidates [--tasks accuracy,rattle_relax]
+    python benchmarks/merge_reports.py OUT_DIR --calc sevennet:runs/x.pth,sevennet-0,heo-ft \\
+        --from runs/bench-x --rows results/2026-12-06-benchmark-full/rows.csv --tasks accuracy,rattle_relax
 
 Each run's ``--heo-report DIR`` keeps its finished tasks in ``DIR/parts``. For every
 calculator of ``--calc`` (in that order: the first is the reference of the paired
@@ -11,6 +13,12 @@ decide which structures are relaxed and how (checked: the runs' recorded options
 the keys of ``--same``). The report is written by the benchmark's own code
 (:func:`benchmark_suite.report.build_report`, :func:`~benchmark_suite.report.write_report`);
 its ``summary.json`` records which run each (task, calculator) came from.
+
+``--rows CSV``: the ``rows.csv`` of a published report (``results/<date>-benchmark-full/``) as a
+further source after the ``--from`` runs, for a run whose parts folder is gone. It carries no
+record of the run's options, so nothing is checked for it: use it only with the report's own
+profile and say so (its README gives the command). Parity-plot arrays and the accuracy task's
+reference fit are not in it.
 """
 
 from __future__ import annotations
@@ -26,6 +34,23 @@ from benchmark_suite.session import RUN_FILE, collect_parts
 SAME = "dataset,fmax,max_steps,rattle_sigma,rattle_strain,symprec,symmetric_n_structures,symmetric_max_atoms,accuracy_n_test,accuracy_n_fit"
 
 
+def _records_from_rows(path: Path) -> list:
+    """One TaskResult per (task, calculator) of a published ``rows.csv`` (columns a task did not write dropped)."""
+    import pandas as pd
+
+    from benchmark_suite.tasks import TaskResult
+
+    table = pd.read_csv(path, low_memory=False)
+    return [
+        TaskResult(
+            task=str(task),
+            calculator=str(calculator),
+            rows=rows.dropna(axis=1, how="all").reset_index(drop=True),
+        )
+        for (task, calculator), rows in table.groupby(["task", "calculator"], sort=False)
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -33,6 +58,9 @@ def main() -> None:
     parser.add_argument("--from", dest="runs", type=Path, action="append", required=True)
     parser.add_argument("--tasks", default="", help="comma-separated tasks to keep (default: all)")
     parser.add_argument("--same", default=SAME, help="option keys the runs must agree on")
+    parser.add_argument(
+        "--rows", type=Path, action="append", default=[], help="rows.csv of a published report"
+    )
     args = parser.parse_args()
     contexts = [json.loads((run / PARTS_DIR / RUN_FILE).read_text()) for run in args.runs]
     for key in filter(None, args.same.split(",")):
@@ -50,6 +78,11 @@ def main() -> None:
             key = (record.task, record.calculator)
             if record.calculator in names and (not tasks or record.task in tasks) and key not in chosen:
                 chosen[key], sources[f"{record.task}/{record.calculator}"] = record, str(run)
+    for table_path in args.rows:
+        for record in _records_from_rows(table_path):
+            key = (record.task, record.calculator)
+            if record.calculator in names and (not tasks or record.task in tasks) and key not in chosen:
+                chosen[key], sources[f"{record.task}/{record.calculator}"] = record, str(table_path)
     context = {**contexts[0], "calculators": names, "merged_from": sources}
     report = build_report(
         list(chosen.values()),
