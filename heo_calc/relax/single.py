@@ -247,7 +247,13 @@ def relax_structure(
         # The structure and its elements are checked before the model sees it: attaching a
         # calculator may already evaluate it (ASE calls ``calc.set_atoms``).
         if check_input:
-            check_structure(working, supported_numbers=covered_atomic_numbers(calculator))
+            check_structure(
+                working,
+                supported_numbers=covered_atomic_numbers(calculator),
+                model_name=str(
+                    (getattr(calculator, "parameters", None) or {}).get("heo_calc_name", "this model")
+                ),
+            )
         working.calc = calculator
         initial_volume = working.get_volume()
         initial_energy = float(working.get_potential_energy())
