@@ -48,7 +48,10 @@ def non_negative_int(text: str) -> int:
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number >= 1 (``--workers``)."""
-    value = non_negative_int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
     return value

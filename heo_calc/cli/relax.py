@@ -174,6 +174,9 @@ def run(args: argparse.Namespace) -> int:
         def keep(result) -> None:
             index = index_of[result.name]
             result.name = names[index]
+            result.atoms.info.pop("name", None)
+            if "name" in structures[index].info:
+                result.atoms.info["name"] = structures[index].info["name"]
             print(result.summary())
             store.save(index, result, identity)
             store.write_summary(settings, identity)
