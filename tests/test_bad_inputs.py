@@ -78,7 +78,7 @@ def _summary(out: Path) -> dict:
 # 2. One bad structure is a failed row ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("extra", [(), pytest.param(("--workers", "2"), marks=pytest.mark.slow)])
+@pytest.mark.parametrize("extra", [(), ("--workers", "2")])
 def test_an_og_frame_is_one_failed_row_and_the_others_relax(toy, tmp_path, capsys, extra):
     write(tmp_path / "in.extxyz", [*_cells(2), _og(_cells(3)[2])])
     code, out, _ = _relax(capsys, [tmp_path / "in.extxyz"], tmp_path / "out", *extra)

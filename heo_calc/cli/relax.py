@@ -140,27 +140,12 @@ def _keyed(structures: list, indices: list[int]) -> tuple[list, dict[str, int]]:
     return keyed, index_of
 
 
-def run(args: argparse.Namespace) -> int:
-    """Relax the files into ``--out``, keeping each structure as it finishes (exit 0 all ok, 1 some failed, 130 interrupted)."""
+def _relax_into(store, settings, structures: list, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Relax the structures not finished in ``store``, keeping each as it finishes; the summary's rows."""
     from heo_base.labels import structure_id
     from heo_calc.relax import relax_many
-    from heo_calc.relax.store import RelaxRunSettings, RelaxStore, fingerprint
 
-    _check_options(args)
-    structures = read_structures(args.files)
-    settings = RelaxRunSettings(
-        calculator=args.calc,
-        inputs=fingerprint(structures),
-        n_structures=len(structures),
-        fmax=args.fmax,
-        max_steps=args.steps,
-        optimizer=args.optimizer,
-        relax_cell=not args.fixed_cell,
-    )
-    store = RelaxStore(args.out)
-    store.check(settings, resume=args.resume, overwrite=args.overwrite)  # before the model loads
     names = [structure_id(atoms, index) for index, atoms in enumerate(structures)]
-    interrupted = False
     with _model(args) as (calculator, executor, identity):
         store.open(
             settings, identity, resume=args.resume, discard_stale=args.discard_stale, overwrite=args.overwrite
@@ -181,30 +166,47 @@ def run(args: argparse.Namespace) -> int:
             store.save(index, result, identity)
             store.write_summary(settings, identity)
 
-        try:
-            if keyed:
-                relax_many(
-                    keyed,
-                    calculator,
-                    fmax=args.fmax,
-                    max_steps=args.steps,
-                    optimizer=args.optimizer,
-                    strategy="sequential" if args.sequential else "auto",
-                    executor=executor,
-                    relax_cell=not args.fixed_cell,
-                    trajectory_dir=store.root / "trajectories" if args.trajectory else None,
-                    progress=not args.quiet,
-                    device=args.device,
-                    on_result=keep,
-                )
-        except KeyboardInterrupt:
-            interrupted = True
-    summary = store.write_summary(settings, identity)
-    rows = summary["results"]
-    if interrupted:
+        if keyed:
+            relax_many(
+                keyed,
+                calculator,
+                fmax=args.fmax,
+                max_steps=args.steps,
+                optimizer=args.optimizer,
+                strategy="sequential" if args.sequential else "auto",
+                executor=executor,
+                relax_cell=not args.fixed_cell,
+                trajectory_dir=store.root / "trajectories" if args.trajectory else None,
+                progress=not args.quiet,
+                device=args.device,
+                on_result=keep,
+            )
+    return store.write_summary(settings, identity)["results"]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Relax the files into ``--out``, keeping each structure as it finishes (exit 0 all ok, 1 some failed, 130 interrupted)."""
+    from heo_calc.relax.store import RelaxRunSettings, RelaxStore, fingerprint
+
+    _check_options(args)
+    structures = read_structures(args.files)
+    settings = RelaxRunSettings(
+        calculator=args.calc,
+        inputs=fingerprint(structures),
+        n_structures=len(structures),
+        fmax=args.fmax,
+        max_steps=args.steps,
+        optimizer=args.optimizer,
+        relax_cell=not args.fixed_cell,
+    )
+    store = RelaxStore(args.out)
+    store.check(settings, resume=args.resume, overwrite=args.overwrite)  # before the model loads
+    try:
+        rows = _relax_into(store, settings, structures, args)
+    except KeyboardInterrupt:  # every finished structure is already on disk, with the summary
         print(
-            f"interrupted: {len(rows)} of {len(structures)} structures finished and kept in {store.root}; "
-            "rerun with --resume to continue"
+            f"interrupted: {len(store.finished())} of {len(structures)} structures finished and kept in "
+            f"{store.root}; rerun with --resume to continue"
         )
         return 130
     n_failed = sum(row["status"] == "failed" for row in rows)
