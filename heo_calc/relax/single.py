@@ -62,7 +62,7 @@ class RelaxOptions:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if not 0 < self.fmax < float("inf") or self.max_steps < 0:
             raise ValueError(
-                f"fmax must be a finite number > 0 eV/Å and max_steps >= 0, got fmax={self.fmax}, "
+                f"fmax must be > 0 eV/Å and finite, and max_steps >= 0; got fmax={self.fmax}, "
                 f"max_steps={self.max_steps}"
             )
         if self.keep_symmetry and not self.symprec > 0:
