@@ -182,6 +182,25 @@ def test_out_that_is_a_file_is_a_one_line_error(toy, tmp_path, capsys):
     assert (tmp_path / "taken").read_text() == "a file"
 
 
+def test_a_screen_into_a_file_is_a_one_line_error(toy, tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file")
+    code, _, err = _cli(
+        capsys,
+        "screen",
+        "--lattice",
+        "rocksalt",
+        "--calc",
+        "toy-ionic",
+        "--out",
+        str(tmp_path / "taken"),
+        "--cations",
+        "Mg,Ni",
+    )
+    assert code == 2
+    _one_line_error(err, "is a file, not a folder")
+    assert (tmp_path / "taken").read_text() == "a file"
+
+
 def test_resume_with_other_weights_stops_and_discard_stale_relaxes_again(toy, tmp_path, capsys, monkeypatch):
     import heo_calc.provenance as provenance
 
