@@ -106,14 +106,27 @@ def test_relax_many_gives_a_failed_row_for_og_and_takes_one_atoms(toy):
         relax_many(_cells(1), toy, workers=-3, progress=False)
 
 
-def test_a_model_error_inside_a_worker_is_that_structures_failure_not_a_broken_pool(toy):
-    from concurrent.futures import BrokenExecutor
+def test_a_model_error_inside_a_worker_is_that_structures_failure_not_a_broken_pool(toy, monkeypatch, caplog):
+    from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 
-    from heo_calc.relax.strategies import is_executor_error
+    import heo_calc.relax.strategies as strategies
+    from heo_calc.relax import relax_many
 
-    assert is_executor_error(BrokenExecutor("a worker died"))
-    assert not is_executor_error(RuntimeError("CUDA error: an illegal memory access"))
-    assert not is_executor_error(KeyError("Og"))
+    assert strategies.is_executor_error(BrokenExecutor("a worker died"))
+    assert not strategies.is_executor_error(RuntimeError("CUDA error: an illegal memory access"))
+    relax_in_worker = strategies.relax_in_worker
+
+    def model_breaks_on_cell_1(atoms, *args):
+        if atoms.info["name"] == "cell-1":
+            raise RuntimeError("CUDA error: an illegal memory access")
+        return relax_in_worker(atoms, *args)
+
+    monkeypatch.setattr(strategies, "relax_in_worker", model_breaks_on_cell_1)
+    with ThreadPoolExecutor(2) as pool:
+        results = relax_many(_cells(3), toy, executor=pool, progress=False)
+    assert [r.status for r in results] == ["ok", "failed", "ok"]
+    assert results[1].error == "RuntimeError: CUDA error: an illegal memory access"
+    assert "the executor failed" not in caplog.text  # not taken for a broken pool: nothing recomputed here
 
 
 # 3. Runs never mix ----------------------------------------------------------------------------
