@@ -162,8 +162,9 @@ def relax_in_worker(
     """Relax one structure in a worker process, building the model on the worker's first call only.
 
     Whatever goes wrong with the structure is its failed result (:func:`relax_structure`
-    never raises for one); only an error building the model or of the executor itself
-    leaves the worker, and :class:`OnExecutor` takes that for a broken executor.
+    never raises for one). What still leaves the worker is either the executor's failure
+    (:func:`is_executor_error`: :class:`OnExecutor` finishes the rest in this process) or
+    the worker's model failing (to build, say), which becomes that structure's failed result.
     """
     calculator = worker_calculator(calculator_name, device)
     with blas_on_one_thread():
@@ -276,7 +277,11 @@ def is_executor_error(error: BaseException) -> bool:
     structure into its failed result; what still leaves a future is either the executor's
     failure (this returns ``True``) or an error of the worker's model for that structure.
     """
-    return isinstance(error, _EXECUTOR_ERRORS) or type(error).__name__ in _EXECUTOR_ERROR_NAMES
+    return (
+        isinstance(error, _EXECUTOR_ERRORS)
+        or type(error).__name__ in _EXECUTOR_ERROR_NAMES
+        or "pickle" in str(error).lower()  # "cannot pickle '_thread.lock' object" is a TypeError
+    )
 
 
 def _completed(futures: dict, jobs: Jobs) -> Iterator[tuple[int, RelaxResult]]:
