@@ -75,7 +75,11 @@ class RunFolder:
         return []
 
     def unrecorded_results(self) -> list[Path]:
-        """Results in the folder that no settings record describes (an older version's run): refused like finished items."""
+        """Results in the folder besides the finished items' records (an older version's, a run's left-overs).
+
+        Refused like finished items without ``--resume`` or ``--overwrite``; without a settings
+        record they cannot be resumed either.
+        """
         return []
 
     # The mechanism ----------------------------------------------------------------------
@@ -106,7 +110,7 @@ class RunFolder:
             return
         finished = self.finished_paths()
         stored = self.stored().get("settings")
-        if not resume and (finished or self._foreign()):
+        if not resume and (finished or self.unrecorded_results()):
             held = (
                 f"{len(finished)} finished {self.noun}(s)" if finished else f"results of another {self.verb}"
             )

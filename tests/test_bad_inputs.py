@@ -184,6 +184,12 @@ def test_out_with_results_of_an_older_version_is_refused(toy, tmp_path, capsys):
     assert code == 2
     _one_line_error(err, "holds results without a run record")
     assert _snapshot(out) == before
+    (out / "relax.json").write_text("{}")  # a run record, but these files are none of its records
+    before = _snapshot(out)
+    code, _, err = _relax(capsys, [tmp_path / "in.extxyz"], out)
+    assert code == 2
+    _one_line_error(err, "already holds results of another relax")
+    assert _snapshot(out) == before
 
 
 def test_out_that_is_a_file_is_a_one_line_error(toy, tmp_path, capsys):
