@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from heo_calc.cli._common import CLIError, non_negative_int, positive_float, positive_int, read_structures
+
+if TYPE_CHECKING:
+    from heo_calc.relax.store import RelaxRunSettings, RelaxStore
 
 
 def add_parser(subparsers) -> None:
@@ -140,7 +143,9 @@ def _keyed(structures: list, indices: list[int]) -> tuple[list, dict[str, int]]:
     return keyed, index_of
 
 
-def _relax_into(store, settings, structures: list, args: argparse.Namespace) -> list[dict[str, Any]]:
+def _relax_into(
+    store: RelaxStore, settings: RelaxRunSettings, structures: list, args: argparse.Namespace
+) -> list[dict[str, Any]]:
     """Relax the structures not finished in ``store``, keeping each as it finishes; the summary's rows."""
     from heo_base.labels import structure_id
     from heo_calc.relax import relax_many
