@@ -327,7 +327,13 @@ def _prepare_parts(rows_dir: Path, options: Any, *, resume: bool) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "heo_benchmark: a task of the HEO benchmark suite (benchmark_suite/)")
     config.stash[SESSION_KEY] = None
-    names = _split_names(config.getoption("heo_calc", default=[]) or [])
+    given = config.getoption("heo_calc", default=[]) or []
+    names = _split_names(given)
+    if given and not names:  # `--calc ''`: asked for calculators and named none
+        raise pytest.UsageError(
+            f"--calc names no calculator (got {', '.join(repr(value) for value in given)}); "
+            "give NAME[,NAME...] or `all` (`heo-calc list` prints the registered names)"
+        )
     if not names:
         return
     from benchmark_suite.session import BenchmarkOptions, BenchmarkSession

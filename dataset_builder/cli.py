@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from heo_base.splits import DEFAULT_SPLIT_FRACTIONS
@@ -214,7 +215,12 @@ def _run_build(args: argparse.Namespace) -> None:
     """Build the dataset from the parsed options and print one summary line."""
     from dataset_builder.build import build_dataset, format_dropped
     from dataset_builder.heo_filter import HEOFilter
+    from heo_base.errors import HEODataError
 
+    if Path(args.out).is_dir():  # before hours of reading: the rename at the end would fail
+        raise HEODataError(
+            f"--out {args.out} is a folder; give the HDF5 file to write, e.g. {Path(args.out) / 'heo.h5'}"
+        )
     heo_filter = HEOFilter(
         min_elements=args.min_elements,
         min_cations=args.min_cations,

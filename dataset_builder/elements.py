@@ -11,34 +11,15 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
-from ase.data import atomic_numbers, chemical_symbols
+from ase.data import chemical_symbols
+
+# The metal definition lives in heo_base (the screen uses it too); re-exported here.
+from heo_base.elements import METALS, METALS_SPEC
+
+__all__ = ["KNOWN_ELEMENTS", "METALS", "METALS_SPEC", "OXYGEN"]
 
 OXYGEN: Final[str] = "O"
 
-
-def _symbol_range(first: str, last: str) -> set[str]:
-    """Symbols from ``first`` to ``last`` inclusive, by atomic number."""
-    return set(chemical_symbols[atomic_numbers[first] : atomic_numbers[last] + 1])
-
-
-#: The metals the HEO filter accepts as cations, as stored in the file's filter settings:
-#: alkali and alkaline-earth metals, the p-block metals, and the transition metals,
-#: lanthanides and actinides (``Sc-Zn`` is Sc to Zn by atomic number). The metalloids
-#: (B, Si, Ge, As, Sb, Te) are not metals here.
-METALS_SPEC: Final[str] = "Li Be Na Mg K Ca Rb Sr Cs Ba Al Ga In Tl Sn Pb Bi Sc-Zn Y-Cd Hf-Hg La-Lu Ac-Lr"
-
-
-def _symbols(spec: str) -> frozenset[str]:
-    """The symbols of a space-separated list of symbols and ``First-Last`` ranges."""
-    symbols: set[str] = set()
-    for item in spec.split():
-        first, _, last = item.partition("-")
-        symbols |= _symbol_range(first, last or first)
-    return frozenset(symbols)
-
-
-#: The symbols of :data:`METALS_SPEC`.
-METALS: Final[frozenset[str]] = _symbols(METALS_SPEC)
 
 #: Every symbol ASE knows (H to Og), for validating user input.
 KNOWN_ELEMENTS: Final[frozenset[str]] = frozenset(chemical_symbols[1:])

@@ -12,7 +12,8 @@ from pathlib import Path
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path`` in one rename.
 
-    An interrupted or failing write leaves ``path`` as it was and removes the temporary file.
+    An interrupted or failing write, or a rename that fails (``path`` is a folder), leaves ``path``
+    as it was and removes the temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -20,7 +21,8 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield temporary
+        os.replace(temporary, path)
     except BaseException:
+        # A failed write, or a rename that failed (``path`` is a folder, a read-only place).
         temporary.unlink(missing_ok=True)
         raise
-    os.replace(temporary, path)

@@ -11,6 +11,7 @@ reader leaves a plain ``energy=`` there).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -78,6 +79,24 @@ def structure_id(atoms: Atoms, index: int) -> str:
         if key in atoms.info:
             return str(atoms.info[key])
     return f"structure-{index}"
+
+
+#: Longest file-name stem :func:`safe_file_stem` returns (characters).
+MAX_STEM = 80
+
+
+def safe_file_stem(name: str, *, fallback: str = "structure") -> str:
+    """``name`` reduced to a file name that stays in its folder: the name of a structure's output files.
+
+    Every run of characters other than letters, digits, ``_``, ``.`` and ``-`` becomes one
+    ``_`` (so no ``/``, ``\\`` or drive separators), runs of dots become one dot, leading and
+    trailing dots, dashes and underscores go (no ``..``, no hidden files), and at most
+    :data:`MAX_STEM` characters are kept; an empty result is ``fallback``. Different names
+    may give the same stem: callers that need unique files prefix an index.
+    """
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
+    stem = re.sub(r"\.{2,}", ".", stem).strip("._-")[:MAX_STEM].strip("._-")
+    return stem or fallback
 
 
 def reduced_formula(atoms: Atoms) -> str:

@@ -107,6 +107,8 @@ def test_invalid_arguments_are_rejected(sevennet_calculator):
         relax_many(_small_cells(1), sevennet_calculator, optimizer="newton")
     with pytest.raises(ValueError, match="fmax must be > 0"):
         relax_many(_small_cells(1), sevennet_calculator, fmax=0)
+    with pytest.raises(ValueError, match="fmax must be > 0 eV/Å and finite"):
+        relax_many(_small_cells(1), sevennet_calculator, fmax=float("inf"))
 
 
 def test_a_broken_worker_pool_falls_back_to_the_sequential_loop(monkeypatch, caplog):

@@ -3,7 +3,8 @@
 Cation-oxygen pairs: a Morse well of the cation's own depth and bond length, first shell only;
 cation-cation and oxygen-oxygen pairs: steep Born-Mayer repulsion. Rock-salt cells are stable
 local minima (the other lattices are not meant to be); size mismatch between cations gives
-positive mixing energies. Cadmium always returns NaN (a model that fails). ``toy-committee``
+positive mixing energies. Cadmium always returns NaN (a model that fails); with
+``TOY_IONIC_HANG_ON=Fe`` in the environment, a structure holding iron waits forever. ``toy-committee``
 is the same potential reporting a constant committee force spread (``forces_std``).
 
 :func:`register` writes a ``*.dist-info`` with an entry point ``toy-ionic`` of the group
@@ -19,6 +20,7 @@ import importlib
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +47,9 @@ BOND_ON, BOND_OFF = 1.3, 1.5
 REPULSION_A, REPULSION_RHO = 1.0e4, 0.2  # eV, Å
 R_ON, R_CUT = 3.6, 4.2  # Å
 FAILING = "Cd"
+#: Environment variable naming an element: a structure holding it makes the calculator wait forever
+#: (for tests that kill or interrupt a run at a known point).
+HANG_ON_VARIABLE = "TOY_IONIC_HANG_ON"
 NAME = "toy-ionic"
 #: Calculators built in this process (the per-worker model cache keeps it at one).
 BUILDS = 0
@@ -89,6 +94,9 @@ class ToyIonicCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
         n = len(atoms)
+        hang_on = os.environ.get(HANG_ON_VARIABLE)
+        while hang_on and hang_on in atoms.get_chemical_symbols():
+            time.sleep(0.05)  # a run held here until the test kills or interrupts it
         if FAILING in atoms.get_chemical_symbols():
             nan = float("nan")
             self.results = {

@@ -1,7 +1,8 @@
-"""What the commands share: the one-line error and reading structure files."""
+"""What the commands share: the one-line error, checked option types and reading structure files."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 
@@ -19,3 +20,38 @@ def read_structures(paths: list[str]):
         stem = Path(path).stem
         atoms.info.setdefault("name", stem if per_file[path] == 1 else f"{stem}-{index}")
     return [atoms for _, _, atoms in frames]
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (``--fmax``), else a one-line usage error naming the value."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0 (``--steps``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (``--workers``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from heo_base.atomic_write import atomic_output
-from heo_calc.cli._common import CLIError, read_structures
+from heo_calc.cli._common import CLIError, non_negative_int, positive_float, positive_int, read_structures
+
+if TYPE_CHECKING:
+    from heo_calc.relax.store import RelaxRunSettings, RelaxStore
 
 
 def add_parser(subparsers) -> None:
@@ -18,9 +19,11 @@ def add_parser(subparsers) -> None:
         "relax",
         help="relax positions and cell of structures (FrechetCellFilter)",
         description="Relax every structure in FILE... (any ASE-readable format, all frames) and write "
-        "the final structures (extxyz) and summary.json to --out. Both record the model's identity "
-        "(registry name, weights file and its SHA-256, dtype, package versions, device): summary.json "
-        "under 'model', each extxyz as flat model_* keys of its info line.",
+        "each final structure (extxyz) and its record (results/) to --out as soon as it finishes; "
+        "summary.json is rebuilt from them after each. All record the model's identity (registry name, "
+        "weights file and its SHA-256, dtype, package versions, device): summary.json under 'model', each "
+        "extxyz as flat model_* keys of its info line. An interrupted run keeps what finished: rerun "
+        "with --resume.",
     )
     command.add_argument(
         "files", nargs="+", metavar="FILE", help="structure files (extxyz, cif, POSCAR, ...)"
@@ -28,9 +31,11 @@ def add_parser(subparsers) -> None:
     command.add_argument(
         "--calc", default="heo-ft", help="calculator name from `heo-calc list` (default: heo-ft)"
     )
-    command.add_argument("--fmax", type=float, default=0.05, help="force threshold in eV/Å (default: 0.05)")
     command.add_argument(
-        "--steps", type=int, default=500, help="max optimizer steps per structure (default: 500)"
+        "--fmax", type=positive_float, default=0.05, help="force threshold in eV/Å, > 0 (default: 0.05)"
+    )
+    command.add_argument(
+        "--steps", type=non_negative_int, default=500, help="max optimizer steps per structure (default: 500)"
     )
     command.add_argument(
         "--optimizer",
@@ -42,6 +47,25 @@ def add_parser(subparsers) -> None:
         "ase-lbfgs: ASE's L-BFGS as it comes; bfgs; fire: ASE's FIRE",
     )
     command.add_argument("--out", default="relaxed", help="output directory (default: ./relaxed)")
+    command.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out: finished structures are kept, not redone. Only with the same "
+        "input, options and model weights (recorded in --out/relax.json); otherwise it stops naming what changed",
+    )
+    command.add_argument(
+        "--discard-stale",
+        action="store_true",
+        help="with --resume: if --out holds structures relaxed with other weights, delete them and relax "
+        "again with the current model instead of stopping",
+    )
+    command.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="--out holds another run's results: delete them first (only the files a relax run writes: "
+        "relax.json, summary.json, results/, trajectories/, NNNN-*.extxyz). Without --resume or "
+        "--overwrite such a folder is refused, so two runs never mix",
+    )
     command.add_argument("--trajectory", action="store_true", help="write one ASE .traj per structure")
     command.add_argument("--fixed-cell", action="store_true", help="relax positions only")
     command.add_argument(
@@ -51,7 +75,7 @@ def add_parser(subparsers) -> None:
     )
     command.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="relax in N local worker processes, one torch thread each (default: none, in this process)",
     )
@@ -94,55 +118,103 @@ def _model(args: argparse.Namespace) -> Iterator[tuple[Any, Any, dict[str, Any]]
         yield args.calc, executor, executor.submit(identity_in_worker, args.calc, args.device).result()
 
 
-def _write_outputs(out_dir: Path, args: argparse.Namespace, results: list, identity: dict[str, Any]) -> None:
-    """Each relaxed structure (extxyz, identity in ``info``) and summary.json (identity under ``model``)."""
-    import json
+def _check_options(args: argparse.Namespace) -> None:
+    if args.dask_scheduler and (args.workers or args.sequential):
+        raise CLIError("--dask-scheduler runs on the cluster's workers; drop --workers and --sequential")
+    if args.discard_stale and not args.resume:
+        raise CLIError("--discard-stale goes with --resume: heo-calc relax --resume --discard-stale ...")
 
-    from ase.io import write
 
-    from heo_calc.provenance import flat_identity
+def _keyed(structures: list, indices: list[int]) -> tuple[list, dict[str, int]]:
+    """Copies of ``structures[i]`` for ``i`` in ``indices``, each named by its unique file stem, and stem -> index.
 
-    for index, result in enumerate(results):
-        print(result.summary())
-        if result.status != "failed":
-            atoms = result.atoms.copy()
-            atoms.info.update(flat_identity(identity))
-            with atomic_output(out_dir / f"{index:04d}-{result.name}.extxyz") as temporary:
-                write(temporary, atoms, format="extxyz")
-    summary = {
-        "calculator": args.calc,
-        "model": identity,
-        "fmax": args.fmax,
-        "results": [result.as_row() for result in results],
-    }
-    with atomic_output(out_dir / "summary.json") as temporary:
-        temporary.write_text(json.dumps(summary, indent=2))
+    Results come back in any order (worker processes); the stem finds each one's input index.
+    """
+    from heo_base.labels import structure_id
+    from heo_calc.relax.store import RelaxStore
+
+    keyed, index_of = [], {}
+    for index in indices:
+        atoms = structures[index].copy()
+        key = RelaxStore.stem(index, structure_id(atoms, index))
+        atoms.info["name"] = key
+        keyed.append(atoms)
+        index_of[key] = index
+    return keyed, index_of
+
+
+def _relax_into(
+    store: RelaxStore, settings: RelaxRunSettings, structures: list, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Relax the structures not finished in ``store``, keeping each as it finishes; the summary's rows."""
+    from heo_base.labels import structure_id
+    from heo_calc.relax import relax_many
+
+    names = [structure_id(atoms, index) for index, atoms in enumerate(structures)]
+    with _model(args) as (calculator, executor, identity):
+        store.open(
+            settings, identity, resume=args.resume, discard_stale=args.discard_stale, overwrite=args.overwrite
+        )
+        done = store.finished()
+        todo = [index for index in range(len(structures)) if index not in done]
+        if done:
+            print(f"resuming: {len(done)} of {len(structures)} structures already finished in {store.root}")
+        keyed, index_of = _keyed(structures, todo)
+
+        def keep(result) -> None:
+            index = index_of[result.name]
+            result.name = names[index]
+            result.atoms.info.pop("name", None)
+            if "name" in structures[index].info:
+                result.atoms.info["name"] = structures[index].info["name"]
+            print(result.summary())
+            store.save(index, result, identity)
+            store.write_summary(settings, identity)
+
+        if keyed:
+            relax_many(
+                keyed,
+                calculator,
+                fmax=args.fmax,
+                max_steps=args.steps,
+                optimizer=args.optimizer,
+                strategy="sequential" if args.sequential else "auto",
+                executor=executor,
+                relax_cell=not args.fixed_cell,
+                trajectory_dir=store.root / "trajectories" if args.trajectory else None,
+                progress=not args.quiet,
+                device=args.device,
+                on_result=keep,
+            )
+    return store.write_summary(settings, identity)["results"]
 
 
 def run(args: argparse.Namespace) -> int:
-    from heo_calc.relax import relax_many
+    """Relax the files into ``--out``, keeping each structure as it finishes (exit 0 all ok, 1 some failed, 130 interrupted)."""
+    from heo_calc.relax.store import RelaxRunSettings, RelaxStore, fingerprint
 
-    if args.dask_scheduler and (args.workers or args.sequential):
-        raise CLIError("--dask-scheduler runs on the cluster's workers; drop --workers and --sequential")
+    _check_options(args)
     structures = read_structures(args.files)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with _model(args) as (calculator, executor, identity):
-        results = relax_many(
-            structures,
-            calculator,
-            fmax=args.fmax,
-            max_steps=args.steps,
-            optimizer=args.optimizer,
-            strategy="sequential" if args.sequential else "auto",
-            executor=executor,
-            relax_cell=not args.fixed_cell,
-            trajectory_dir=out_dir / "trajectories" if args.trajectory else None,
-            progress=not args.quiet,
-            device=args.device,
+    settings = RelaxRunSettings(
+        calculator=args.calc,
+        inputs=fingerprint(structures),
+        n_structures=len(structures),
+        fmax=args.fmax,
+        max_steps=args.steps,
+        optimizer=args.optimizer,
+        relax_cell=not args.fixed_cell,
+    )
+    store = RelaxStore(args.out)
+    store.check(settings, resume=args.resume, overwrite=args.overwrite)  # before the model loads
+    try:
+        rows = _relax_into(store, settings, structures, args)
+    except KeyboardInterrupt:  # every finished structure is already on disk, with the summary
+        print(
+            f"interrupted: {len(store.finished())} of {len(structures)} structures finished and kept in "
+            f"{store.root}; rerun with --resume to continue"
         )
-    _write_outputs(out_dir, args, results, identity)
-    n_failed = sum(result.status == "failed" for result in results)
-    n_converged = sum(result.converged for result in results)
-    print(f"{n_converged}/{len(results)} converged, {n_failed} failed; results in {out_dir}")
+        return 130
+    n_failed = sum(row["status"] == "failed" for row in rows)
+    n_converged = sum(bool(row["converged"]) for row in rows)
+    print(f"{n_converged}/{len(rows)} converged, {n_failed} failed; results in {store.root}")
     return 1 if n_failed else 0

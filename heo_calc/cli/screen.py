@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from heo_calc.cli._common import CLIError
+from heo_calc.cli._common import CLIError, non_negative_int, positive_float, positive_int
 
 LATTICES = ("rocksalt", "spinel", "fluorite", "perovskite")
 
@@ -52,9 +52,14 @@ def add_parser(subparsers) -> None:
         help="cation sites per supercell, the same for every composition (default: per composition, the "
         "smallest exactly equimolar cell of at least 40 sites; spinel 60, perovskite 30)",
     )
-    command.add_argument("--fmax", type=float, default=0.05, help="force threshold in eV/Å (default: 0.05)")
     command.add_argument(
-        "--steps", type=int, default=500, help="max optimizer steps per relaxation (default: 500)"
+        "--fmax", type=positive_float, default=0.05, help="force threshold in eV/Å, > 0 (default: 0.05)"
+    )
+    command.add_argument(
+        "--steps",
+        type=non_negative_int,
+        default=500,
+        help="max optimizer steps per relaxation (default: 500)",
     )
     command.add_argument(
         "--rattle", type=float, default=0.05, help="Gaussian rattle of every start, Å (default: 0.05)"
@@ -83,7 +88,10 @@ def add_parser(subparsers) -> None:
         "--dask-scheduler", metavar="ADDRESS", help="relax on the Dask cluster at ADDRESS (tcp://host:8786)"
     )
     where.add_argument(
-        "--workers", type=int, metavar="N", help="relax in N local worker processes (default: this process)"
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="relax in N local worker processes (default: this process)",
     )
     command.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     command.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -10,7 +10,7 @@ from pathlib import Path
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 
-from heo_base.labels import structure_id
+from heo_base.labels import safe_file_stem, structure_id
 from heo_calc.relax.optimizers import DEFAULT_OPTIMIZER, INITIAL_HESSIAN_EV_PER_A2, OptimizerName
 from heo_calc.relax.single import RelaxOptions, RelaxResult, blas_on_one_thread
 from heo_calc.relax.strategies import Jobs, Model, Strategy, choose_strategy
@@ -45,11 +45,13 @@ def _trajectories(names: list[str], trajectory_dir: str | Path | None) -> list[P
     if trajectory_dir is None:
         return [None] * len(names)
     Path(trajectory_dir).mkdir(parents=True, exist_ok=True)
-    return [Path(trajectory_dir) / f"{index:04d}-{name}.traj" for index, name in enumerate(names)]
+    return [
+        Path(trajectory_dir) / f"{index:04d}-{safe_file_stem(name)}.traj" for index, name in enumerate(names)
+    ]
 
 
 def relax_many(
-    structures: Sequence[Atoms],
+    structures: Sequence[Atoms] | Atoms,
     calculator: str | Calculator,
     *,
     fmax: float = 0.05,
@@ -71,7 +73,8 @@ def relax_many(
     """Relax positions (and cell) of many structures with one calculator.
 
     Args:
-        structures: periodic structures; they are copied, never modified.
+        structures: periodic structures (or one ``Atoms``: a list of one result); they are
+            copied, never modified.
         calculator: a registry name (``"heo-ft"``, ``"sevennet-0"``, ``"mace:file.model"``)
             or an ASE calculator. Worker processes and executors need a name.
         fmax: convergence threshold on forces (eV/Å); with ``relax_cell`` the
@@ -110,6 +113,12 @@ def relax_many(
     """
     from heo_calc.backends.capabilities import batch_evaluator_of
 
+    if isinstance(structures, Atoms):
+        structures = [structures]
+    if workers is not None and workers < 1:
+        raise ValueError(
+            f"workers must be >= 1 worker process, got {workers}; leave it out to relax in this process"
+        )
     options = RelaxOptions(
         fmax=fmax,
         max_steps=max_steps,

@@ -60,9 +60,10 @@ class RelaxOptions:
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if not self.fmax > 0 or self.max_steps < 0:
+        if not 0 < self.fmax < float("inf") or self.max_steps < 0:
             raise ValueError(
-                f"fmax must be > 0 eV/Å and max_steps >= 0, got fmax={self.fmax}, max_steps={self.max_steps}"
+                f"fmax must be > 0 eV/Å and finite, and max_steps >= 0; got fmax={self.fmax}, "
+                f"max_steps={self.max_steps}"
             )
         if self.keep_symmetry and not self.symprec > 0:
             raise ValueError(f"symprec must be > 0 Å, got {self.symprec}")
@@ -184,7 +185,9 @@ def _check_sane(atoms: Atoms, initial_volume: float) -> None:
         raise DivergedError(f"the cell volume changed by a factor {ratio:.2f}: the structure blew apart")
 
 
-def _failed(working: Atoms, name: str, steps: int, initial_energy: float, started: float, error: Exception):
+def _failed(
+    working: Atoms, name: str, steps: int, initial_energy: float, started: float, error: BaseException
+) -> RelaxResult:
     logger.warning("relaxation of %s failed: %s", name, error)
     return RelaxResult(
         atoms=working,
@@ -197,6 +200,11 @@ def _failed(working: Atoms, name: str, steps: int, initial_energy: float, starte
         error=f"{type(error).__name__}: {error}",
         name=name,
     )
+
+
+def failed_result(atoms: Atoms, name: str, error: BaseException) -> RelaxResult:
+    """The failed result of a structure whose relaxation raised ``error`` before its first step."""
+    return _failed(atoms.copy(), name, 0, float("nan"), time.perf_counter(), error)
 
 
 def _optimizer(working: Atoms, options: RelaxOptions, trajectory: str | Path | None):
@@ -234,11 +242,19 @@ def relax_structure(
     if options.relax_cell:
         ignore_logm_accuracy_warnings()
     working = atoms.copy()
-    working.calc = calculator
     steps, initial_energy, converged = 0, float("nan"), False
     try:
+        # The structure and its elements are checked before the model sees it: attaching a
+        # calculator may already evaluate it (ASE calls ``calc.set_atoms``).
         if check_input:
-            check_structure(working, supported_numbers=covered_atomic_numbers(calculator))
+            check_structure(
+                working,
+                supported_numbers=covered_atomic_numbers(calculator),
+                model_name=str(
+                    (getattr(calculator, "parameters", None) or {}).get("heo_calc_name", "this model")
+                ),
+            )
+        working.calc = calculator
         initial_volume = working.get_volume()
         initial_energy = float(working.get_potential_energy())
         dynamics = _optimizer(working, options, trajectory)

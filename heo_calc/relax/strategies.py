@@ -24,9 +24,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import BrokenExecutor, CancelledError, Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,7 +35,13 @@ from typing import Any, Protocol
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 
-from heo_calc.relax.single import RelaxOptions, RelaxResult, blas_on_one_thread, relax_structure
+from heo_calc.relax.single import (
+    RelaxOptions,
+    RelaxResult,
+    blas_on_one_thread,
+    failed_result,
+    relax_structure,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +159,13 @@ def identity_in_worker(calculator_name: str, device: str) -> dict[str, Any]:
 def relax_in_worker(
     atoms: Atoms, calculator_name: str, device: str, options: RelaxOptions, name: str, trajectory: Path | None
 ) -> RelaxResult:
-    """Relax one structure in a worker process, building the model on the worker's first call only."""
+    """Relax one structure in a worker process, building the model on the worker's first call only.
+
+    Whatever goes wrong with the structure is its failed result (:func:`relax_structure`
+    never raises for one). What still leaves the worker is either the executor's failure
+    (:func:`is_executor_error`: :class:`OnExecutor` finishes the rest in this process) or
+    the worker's model failing (to build, say), which becomes that structure's failed result.
+    """
     calculator = worker_calculator(calculator_name, device)
     with blas_on_one_thread():
         return relax_structure(atoms, calculator, options, name=name, trajectory=trajectory)
@@ -177,7 +190,8 @@ class OnExecutor:
     Needs the calculator as a registry name (workers build it, once per worker process:
     :func:`worker_calculator`). If the executor breaks (a worker killed, work that cannot
     be pickled, a lost Dask worker), the structures without a result are finished in this
-    process, one by one; a failing *structure* is a failed result, never a broken pool.
+    process, one by one; a failing *structure* is a failed result, never a broken pool
+    (:func:`is_executor_error` tells the two apart).
     An error raised by ``on_result`` is the caller's and is raised as it is.
     """
 
@@ -210,7 +224,7 @@ class OnExecutor:
             self._finish_here(jobs, model, results, error, on_result)
             return results  # type: ignore[return-value]
         try:
-            for index, result in _completed(futures):
+            for index, result in _completed(futures, jobs):
                 results[index] = result
                 on_result(result)
         # BrokenProcessPool, a lost Dask worker: a broken executor must not lose the batch.
@@ -239,17 +253,52 @@ class OnExecutor:
 
 
 class _ExecutorFailed(Exception):
-    """A future that raised: the executor (or its worker) failed; ``relax_structure`` never raises."""
+    """A future that raised because the executor (or its worker process) failed."""
 
 
-def _completed(futures: dict) -> Iterator[tuple[int, RelaxResult]]:
-    """``(index, result)`` as the futures finish; an error of the executor becomes :class:`_ExecutorFailed`."""
+#: Errors of an executor rather than of a structure: a killed worker process, a cancelled or
+#: unpicklable submission, a lost connection. Dask's are matched by name (Dask is optional).
+_EXECUTOR_ERRORS: tuple[type[BaseException], ...] = (
+    BrokenExecutor,
+    CancelledError,
+    pickle.PicklingError,
+    EOFError,
+    OSError,
+)
+_EXECUTOR_ERROR_NAMES = frozenset(
+    {"KilledWorker", "CommClosedError", "CancelledError", "FutureCancelledError"}
+)
+
+
+def is_executor_error(error: BaseException) -> bool:
+    """Whether ``error``, raised by a future of :func:`relax_in_worker`, means the executor broke.
+
+    :func:`~heo_calc.relax.single.relax_structure` turns everything that goes wrong with a
+    structure into its failed result; what still leaves a future is either the executor's
+    failure (this returns ``True``) or an error of the worker's model for that structure.
+    """
+    return (
+        isinstance(error, _EXECUTOR_ERRORS)
+        or type(error).__name__ in _EXECUTOR_ERROR_NAMES
+        or "pickle" in str(error).lower()  # "cannot pickle '_thread.lock' object" is a TypeError
+    )
+
+
+def _completed(futures: dict, jobs: Jobs) -> Iterator[tuple[int, RelaxResult]]:
+    """``(index, result)`` as the futures finish.
+
+    An error of the executor (:func:`is_executor_error`) becomes :class:`_ExecutorFailed`;
+    any other error is that structure's failed result, so one structure never breaks a batch.
+    """
     for future in as_completed(futures):
+        index = futures[future]
         try:
             result = future.result()
         except Exception as error:
-            raise _ExecutorFailed() from error
-        yield futures[future], result
+            if is_executor_error(error):
+                raise _ExecutorFailed() from error
+            result = failed_result(jobs.structures[index], jobs.names[index], error)
+        yield index, result
 
 
 def usable_cores() -> int:

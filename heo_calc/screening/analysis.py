@@ -29,9 +29,19 @@ NAN = float("nan")
 def realization_record(
     item: SubstitutedStructure, result: RelaxResult, composition: Composition, parents: Sequence[ParentRecord]
 ) -> RealizationRecord:
-    """The record of one relaxed arrangement (a failed relaxation keeps its reason and NaN numbers)."""
+    """The record of one relaxed arrangement (a failed relaxation keeps its reason and NaN numbers).
+
+    A realization relaxed to convergence whose parents did not all converge is marked
+    ``not_converged`` with a note naming them (:func:`unconverged_parents`): its mixing
+    energy is taken against unconverged references.
+    """
     n_atoms = len(item.atoms)
     finite = result.status != Status.FAILED
+    status, note = Status(result.status), result.error or ""
+    parents_note = unconverged_parents(parents)
+    if finite and parents_note:
+        status = Status.NOT_CONVERGED
+        note = "; ".join(filter(None, [note, parents_note]))
     return RealizationRecord(
         composition=composition.label,
         lattice=item.lattice,
@@ -39,7 +49,7 @@ def realization_record(
         seed=item.seed,
         n_sites=item.n_sites,
         n_atoms=n_atoms,
-        status=Status(result.status),
+        status=status,
         converged=bool(result.converged),
         n_steps=int(result.n_steps),
         energy_eV=result.energy if finite else NAN,
@@ -58,7 +68,18 @@ def realization_record(
         max_force_spread_eV_per_A=result.max_force_spread if finite else NAN,
         max_stress_GPa=result.max_stress_gpa if finite else NAN,
         wc_objective=item.wc_objective,
-        error=result.error or "",
+        error=note,
+    )
+
+
+def unconverged_parents(parents: Sequence[ParentRecord]) -> str:
+    """A note naming the parents that did not converge (their mixing energies are uncertain), ``""`` if none."""
+    unconverged = [p.formula for p in parents if p.status != Status.FAILED and not p.converged]
+    if not unconverged:
+        return ""
+    return (
+        f"parent reference(s) {', '.join(unconverged)} did not converge within --steps: the mixing energy "
+        "is measured against unconverged references; raise --steps"
     )
 
 
@@ -99,14 +120,18 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
 def summarize(
     composition: Composition, lattice: str, realizations: Sequence[RealizationRecord]
 ) -> CompositionSummary:
-    """Means and sample standard deviations over the realizations that did not fail."""
+    """Means and sample standard deviations over the realizations that did not fail.
+
+    The status is ``ok`` only if every realization is (converged, with converged parents),
+    ``failed`` if none can be used, else ``not_converged``; ``error`` joins the reasons and notes.
+    """
     usable = [r for r in realizations if r.status != Status.FAILED]
     n_converged = sum(r.converged for r in realizations)
     status = (
         Status.FAILED
         if not usable
         else Status.OK
-        if n_converged == len(realizations)
+        if all(r.status == Status.OK for r in realizations)
         else Status.NOT_CONVERGED
     )
     mixing = _mean_std([r.mixing_energy_meV_per_atom for r in usable])
@@ -114,7 +139,7 @@ def summarize(
     a = _mean_std([r.a_pseudo_cubic_A for r in usable])
     bonds = _mean_std([r.bond_length_std_A for r in usable])
     a_vegard = next((r.a_vegard_A for r in realizations if np.isfinite(r.a_vegard_A)), NAN)
-    errors = sorted({r.error for r in realizations if r.status == Status.FAILED and r.error})
+    errors = sorted({r.error for r in realizations if r.status != Status.OK and r.error})
     return CompositionSummary(
         composition=composition.label,
         formula=composition.formula(lattice),

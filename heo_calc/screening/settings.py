@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +46,12 @@ class ScreenSettings:
     def __post_init__(self) -> None:
         if self.realizations < 1:
             raise ValueError(f"--realizations must be at least 1, got {self.realizations}")
-        if self.rattle < 0:
-            raise ValueError(f"--rattle must be >= 0 Å, got {self.rattle}")
+        if not 0 <= self.rattle < math.inf:
+            raise ValueError(f"--rattle must be a finite number >= 0 Å, got {self.rattle}")
+        if not 0 < self.fmax < math.inf:
+            raise ValueError(f"--fmax must be a finite number > 0 eV/Å, got {self.fmax}")
+        if self.max_steps < 0:
+            raise ValueError(f"--steps must be >= 0, got {self.max_steps}")
 
     @property
     def seeds(self) -> range:

@@ -28,6 +28,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers, covalent_radii
 
+from heo_base.elements import METALS
 from heo_calc.errors import CompositionError
 from heo_calc.structures import perturb
 from heo_calc.structures.lattices import LatticeType
@@ -195,7 +196,7 @@ def composition_label(cations: Sequence[str]) -> str:
 
 
 def validate_cations(cations: Sequence[str]) -> tuple[str, ...]:
-    """``cations`` as a tuple after checking each is a real element, given once, and not oxygen.
+    """``cations`` as a tuple after checking each is a real element, a metal (:data:`heo_base.elements.METALS`) and given once.
 
     Raises :class:`~heo_calc.errors.CompositionError` naming the composition and the fix.
     """
@@ -210,6 +211,13 @@ def validate_cations(cations: Sequence[str]) -> tuple[str, ...]:
         )
     if "O" in cations:
         raise CompositionError(f"composition {label}: O is the anion; list only the cations")
+    not_metals = [c for c in cations if c not in METALS]
+    if not_metals:
+        raise CompositionError(
+            f"composition {label}: {', '.join(not_metals)} is not a metal (the dataset's definition: "
+            "heo_base.elements.METALS; metalloids B, Si, Ge, As, Sb, Te are not metals); cations of an "
+            "oxide are metals: drop it"
+        )
     repeated = sorted({c for c in cations if list(cations).count(c) > 1})
     if repeated:
         raise CompositionError(
