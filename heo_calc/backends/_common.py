@@ -26,7 +26,9 @@ def user_model_dir() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def require_package(module: str, distribution: str, calculator_name: str, *, extra: str | None = None) -> None:
+def require_package(
+    module: str, distribution: str, calculator_name: str, *, extra: str | None = None
+) -> None:
     """Raise :class:`ModelUnavailableError` with an install hint if ``module`` is missing.
 
     ``extra`` names the optional-dependency group of heo-relax that installs it (``chgnet``):
