@@ -57,7 +57,7 @@ def _environment(**extra: str) -> dict[str, str]:
 
 def _run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> str:
     completed = subprocess.run(
-        command, cwd=cwd, env=env or _environment(), capture_output=True, text=True, timeout=900
+        command, cwd=cwd, env=env or _environment(), capture_output=True, text=True, timeout=1800
     )
     assert completed.returncode == 0, (
         f"{command} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
