@@ -26,15 +26,28 @@ def user_model_dir() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def require_package(module: str, distribution: str, calculator_name: str) -> None:
-    """Raise :class:`ModelUnavailableError` with an install hint if ``module`` is missing."""
+def require_package(
+    module: str, distribution: str, calculator_name: str, *, extra: str | None = None
+) -> None:
+    """Raise :class:`ModelUnavailableError` with an install hint if ``module`` is missing.
+
+    ``extra`` names the optional-dependency group of heo-relax that installs it (``chgnet``):
+    the hint is then ``pip install 'heo-relax[EXTRA]'``, short enough for one row of
+    ``heo-calc list``. Without it the package is a dependency of heo-relax that went missing.
+    """
     import importlib.util
 
-    if importlib.util.find_spec(module) is None:
+    if importlib.util.find_spec(module) is not None:
+        return
+    if extra is not None:
         raise ModelUnavailableError(
-            f"calculator {calculator_name!r} needs the package {distribution!r}, which is not installed; "
-            f"install it with `pip install {distribution}` (after `pip install torch==2.13.0`)"
+            f"calculator {calculator_name!r} needs {distribution} (not installed): "
+            f"pip install 'heo-relax[{extra}]'"
         )
+    raise ModelUnavailableError(
+        f"calculator {calculator_name!r} needs the package {distribution!r}, a dependency of heo-relax that "
+        f"is not installed; install it with `pip install '{distribution}'` (reinstalling heo-relax does too)"
+    )
 
 
 def float32_only(dtype: str, calculator_name: str) -> str:

@@ -1,4 +1,9 @@
-"""CHGNet 0.3.0, whose weights ship inside the chgnet wheel."""
+"""CHGNet 0.3.0, whose weights ship inside the chgnet wheel.
+
+chgnet is optional (``pip install 'heo-relax[chgnet]'``): without it the ``chgnet`` entry point
+still imports, ``heo-calc list`` shows it unavailable with that hint, and building it raises
+:class:`~heo_calc.errors.ModelUnavailableError` with the same hint.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from heo_calc.backends._common import float32_only, require_package, resolve_dev
 from heo_calc.backends.capabilities import Capabilities, declare
 
 CHGNET_MODEL_VERSION = "0.3.0"
+#: The optional-dependency group of heo-relax that installs chgnet.
+CHGNET_EXTRA = "chgnet"
 #: CHGNet's element embedding spans Z = 1..94.
 _CHGNET_MAX_Z = 94
 
@@ -42,7 +49,7 @@ def make_chgnet(*, device: str = "auto", dtype: str = "float64", **kwargs) -> Ca
     per-element reference fit (see :mod:`heo_calc.evaluation`).
     """
     float32_only(dtype, "chgnet")
-    require_package("chgnet", "chgnet==0.4.2", "chgnet")
+    require_package("chgnet", "chgnet", "chgnet", extra=CHGNET_EXTRA)
     from chgnet.model import CHGNet
     from chgnet.model.dynamics import CHGNetCalculator
 
@@ -51,7 +58,7 @@ def make_chgnet(*, device: str = "auto", dtype: str = "float64", **kwargs) -> Ca
 
 
 def _check_available() -> None:
-    require_package("chgnet", "chgnet==0.4.2", "chgnet")
+    require_package("chgnet", "chgnet", "chgnet", extra=CHGNET_EXTRA)
 
 
 make_chgnet.check_available = _check_available  # type: ignore[attr-defined]

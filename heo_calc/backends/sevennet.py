@@ -34,7 +34,7 @@ def import_sevenn_calculator():
     e3nn 0.4.4 (imported by sevenn) and sevenn 0.10.4 checkpoints pickle ``slice`` objects,
     which torch >= 2.6 refuses under weights-only ``torch.load``; we allow only that builtin.
     """
-    require_package("sevenn", "sevenn==0.10.4", "sevennet")
+    require_package("sevenn", "sevenn>=0.10.4,<0.11", "sevennet")
     import torch
 
     torch.serialization.add_safe_globals([slice])
@@ -177,7 +177,7 @@ def _make_shipped(name: str):
         return declare(calculator, CAPABILITIES)
 
     def check_available() -> None:
-        require_package("sevenn", "sevenn==0.10.4", name)
+        require_package("sevenn", "sevenn>=0.10.4,<0.11", name)
 
     factory.__doc__ = f"{name} (weights ship inside the sevenn wheel) as an ASE calculator; float32."
     factory.check_available = check_available  # type: ignore[attr-defined]
