@@ -15,24 +15,19 @@ import argparse
 import csv
 from pathlib import Path
 
+from benchmark_suite.registry import TASKS
 from heo_base.markdown import markdown_table
 
-DEFAULT_KEYS = (
-    "accuracy.force_rmse",
-    "accuracy.energy_mae",
-    "accuracy.energy_mae_corrected",
-    "accuracy.relative_energy_mae",
-    "rattle_relax.rmsd_median",
-    "rattle_relax.abs_volume_change_median",
-    "substitution[rocksalt].abs_a_error_median",
-)
+#: Every registered task's README keys (``TaskSpec.table_keys``), in report order.
+DEFAULT_KEYS = tuple(key for spec in TASKS.values() for key in spec.table_keys)
 
 
 def _number(text: str, digits: int) -> str:
     return f"{float(text):.{digits}f}" if text not in ("", "nan") else ""
 
 
-TASK_PREFIX = {"accuracy": "", "rattle_relax": "rattle: ", "substitution": "subst.: "}
+#: Label prefix per task (``TaskSpec.short_title``).
+TASK_PREFIX = {spec.name: spec.short_title for spec in TASKS.values()}
 
 
 def _label(row: dict[str, str]) -> str:
