@@ -1,9 +1,9 @@
 """The benchmark's metric catalogue: shared definitions over the columns of the benchmark's rows.
 
-Every :class:`~heo_calc.statistics_bootstrap.Metric` here names row columns that the task
+Every :class:`~benchmark_suite.statistics.Metric` here names row columns that the task
 functions of :mod:`benchmark_suite.tasks` write. The accuracy task's rows are those of
 :mod:`heo_calc.evaluation`, so its force and energy metrics are heo_calc's own
-(:data:`heo_calc.statistics_bootstrap.EVALUATION_METRICS`). A metric that only one task
+(:data:`benchmark_suite.statistics.EVALUATION_METRICS`). A metric that only one task
 reports lives in that task's module (next to its :class:`~benchmark_suite.task_spec.TaskSpec`);
 the task modules take these shared ones from here, renamed where a task reports one metric
 for several kinds of rows (:func:`renamed`).
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from heo_calc.statistics_bootstrap import (
+from benchmark_suite.statistics import (
     EVALUATION_METRICS,
     Direction,
     Metric,

@@ -25,7 +25,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
-from heo_calc.statistics_bootstrap import Metric
+from benchmark_suite.statistics import Metric
 from heo_calc.status import Status
 
 __all__ = [

@@ -18,6 +18,7 @@ from ase.calculators.calculator import Calculator
 
 from benchmark_suite.catalogue import METRICS
 from benchmark_suite.sections import task_metric_table, worst_lines
+from benchmark_suite.statistics import mae_metric, median_metric, rmse_metric
 from benchmark_suite.task_spec import (
     Plot,
     ReportView,
@@ -29,7 +30,6 @@ from benchmark_suite.task_spec import (
 )
 from benchmark_suite.tasks.common import ReferenceFit, TaskResult, validator
 from heo_base.units import EV_PER_A3_TO_GPA, MEV
-from heo_calc.statistics_bootstrap import mae_metric, median_metric, rmse_metric
 from heo_calc.status import Status
 
 NAME: Final = "accuracy"

@@ -21,6 +21,7 @@ from benchmark_suite import geometry
 from benchmark_suite.catalogue import renamed
 from benchmark_suite.journal import RowJournal
 from benchmark_suite.sections import task_metric_table, worst_lines
+from benchmark_suite.statistics import Direction, Metric, mean_metric, median_metric
 from benchmark_suite.task_spec import (
     Plot,
     ReportView,
@@ -32,7 +33,6 @@ from benchmark_suite.task_spec import (
 )
 from benchmark_suite.tasks.common import TaskResult, engine_arguments, relaxation_columns, single_point_energy
 from heo_base.units import MEV
-from heo_calc.statistics_bootstrap import Direction, Metric, mean_metric, median_metric
 from heo_calc.status import Status
 
 NAME: Final = "rattle_relax"

@@ -21,9 +21,9 @@ from benchmark_suite import geometry
 from benchmark_suite.catalogue import METRICS
 from benchmark_suite.journal import RowJournal
 from benchmark_suite.sections import task_metric_table
+from benchmark_suite.statistics import median_metric
 from benchmark_suite.task_spec import ReportView, SessionView, SizeOption, TaskMetric, TaskSpec
 from benchmark_suite.tasks.common import TaskResult, relax, relaxation_columns, single_point_energy
-from heo_calc.statistics_bootstrap import median_metric
 from heo_calc.status import Status
 from heo_calc.structures.lattices import pseudo_cubic_lattice_parameter
 
