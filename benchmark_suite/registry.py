@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Final
 
 from benchmark_suite.task_spec import TaskSpec
-from benchmark_suite.tasks import accuracy, rattle_relax, substitution
+from benchmark_suite.tasks import accuracy, md_stability, rattle_relax, substitution
 
 __all__ = ["TASKS", "TaskSpec", "task_spec"]
 
@@ -25,6 +25,7 @@ TASKS: Final[dict[str, TaskSpec]] = {
         accuracy.SPEC,
         rattle_relax.SPEC,
         substitution.SPEC,
+        md_stability.SPEC,
     )
 }
 
