@@ -1,7 +1,7 @@
 """Every number of the benchmark report, computed from the tidy rows with bootstrap intervals.
 
 A :class:`~benchmark_suite.task_spec.TaskMetric` names a task, an optional group of its rows
-(a substitution parent lattice) and a :class:`benchmark_suite.statistics.Metric`, which
+(a parent lattice) and a :class:`benchmark_suite.statistics.Metric`, which
 names the row columns it aggregates; each task's metrics are in its record of
 :data:`benchmark_suite.registry.TASKS` (this module names no task). :func:`metric_table` evaluates every metric for every calculator with a 95 %
 percentile-bootstrap interval over structures, and for every calculator after the first a

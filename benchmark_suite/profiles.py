@@ -31,7 +31,7 @@ class Profile:
         symprec: spglib distance tolerance (Å) for space-group numbers (matbench-discovery: 1e-2).
         worst_k: worst structures listed per task and calculator.
         task_sizes: per task name, the task's sizes (a frozen dataclass of its module, e.g.
-            :class:`benchmark_suite.tasks.accuracy.AccuracySizes`), read typed with :meth:`sizes`.
+            the ``...Sizes`` record of a task module), read typed with :meth:`sizes`.
     """
 
     name: str
@@ -93,12 +93,11 @@ def profile(name: str, **settings: Any) -> Profile:
 
 
 PROFILES: Final[dict[str, Profile]] = {
-    # Samples large enough to decide (64 accuracy structures, 16 symmetric and 8 free
-    # relaxations of DFT-relaxed structures) for two SevenNet-0-sized calculators in under
-    # 10 minutes on a shared 2-core CPU (measured: see docs/benchmark.md).
+    # Every task's quick sizes (in its module): samples large enough to decide, for two
+    # SevenNet-0-sized calculators in under 10 minutes on a shared 2-core CPU (measured:
+    # see docs/benchmark.md).
     "quick": profile("quick", fmax=0.05, max_steps=200),
-    # The real benchmark: every structure of every task, tighter relaxation. Budget: five
-    # calculators (three SevenNet-0-sized, two 2.6x dearer) with -n 2 in about 1.5 hours on
-    # a 2-core CPU (docs/benchmark.md).
+    # The real benchmark: every task's full sizes (in its module), tighter relaxation;
+    # budgets per task in docs/benchmark.md.
     "full": profile("full", fmax=0.02, max_steps=1000),
 }

@@ -50,11 +50,11 @@ GROUP_COLUMN = "lattice"
 class TaskMetric:
     """One reported figure: a metric of one task's rows (optionally one group of them).
 
-    ``group`` keeps the rows whose :data:`GROUP_COLUMN` has that value (a substitution
+    ``group`` keeps the rows whose :data:`GROUP_COLUMN` has that value (a parent
     lattice) and is part of the key. ``label`` heads its table column; ``digits`` formats it. With ``keep_failed`` the rows
     of failed structures stay in (a failed relaxation counts as not converged); otherwise
     their values are dropped and counted as failed. ``where`` (column, value) keeps only
-    the rows with that value (the rattle task's ``relaxation``) without changing the key;
+    the rows with that value (one kind of relaxation of a task) without changing the key;
     ``derive`` turns the calculator's rows into the rows the metric aggregates (pairs of
     structures), ids included. ``empty_reason`` says why no calculator has a value, for the
     report's notes: a text, or a function of the rows per calculator that returns '' when
@@ -198,7 +198,7 @@ class TaskSpec(Generic[S]):
         name: the task's name, the ``task`` column of its rows and the prefix of its metric keys.
         title: heading of its report section.
         metrics: its :class:`TaskMetric` records in report order, or a function of the
-            task's rows that returns them (grouped metrics: one set per substitution lattice).
+            task's rows that returns them (grouped metrics: one set per parent lattice).
             Metrics whose columns the rows lack are left out.
         headline: (metric key, header) columns of the report's headline table.
         section: ``section(report, worst_k)``: its markdown section; ``None``: the title and

@@ -5,7 +5,8 @@
 Prints (1) one row per calculator, every chosen metric as ``value [95 % interval]``, and
 (2) one row per calculator after the first: the paired difference to the first with its
 interval and verdict. Keys are metrics.csv's ``key`` column (a per-lattice metric carries its
-lattice: ``substitution[rocksalt].lattice_parameter_median``). Figures are read, not
+lattice: ``TASK[rocksalt].METRIC``); the default keys are every registered task's
+``TaskSpec.table_keys``. Figures are read, not
 recomputed: the report's own intervals and verdicts (``benchmark_suite.metrics``).
 """
 
