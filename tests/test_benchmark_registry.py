@@ -14,9 +14,9 @@ from benchmark_suite.catalogue import METRICS
 from benchmark_suite.metrics import metric_table, task_metrics
 from benchmark_suite.profiles import PROFILES, profile
 from benchmark_suite.report import build_report, markdown_report, rows_table, write_report
+from benchmark_suite.statistics import EVALUATION_METRICS, mean_metric
 from benchmark_suite.task_spec import Plot, SizeOption, TaskMetric, TaskSpec
 from benchmark_suite.tasks import TaskResult
-from benchmark_suite.statistics import EVALUATION_METRICS, mean_metric
 
 SUITE = Path(__file__).resolve().parents[1] / "benchmark_suite"
 CALCULATORS = ("model-a", "model-b")
