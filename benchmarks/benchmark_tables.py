@@ -47,11 +47,13 @@ def _read(report: Path) -> tuple[list[str], dict[tuple[str, str], dict[str, str]
     return calculators, by_key
 
 
-def tables(report: Path, keys: list[str]) -> str:
+def tables(report: Path, keys: list[str], *, strict: bool = True) -> str:
+    """The two tables for ``keys``; a key the report lacks is an error, or (``strict=False``) left out."""
     calculators, by_key = _read(report)
     missing = [key for key in keys if not any((key, c) in by_key for c in calculators)]
-    if missing:
+    if missing and strict:
         raise SystemExit(f"not in {report / 'metrics.csv'}: {', '.join(missing)}")
+    keys = [key for key in keys if key not in missing]
     labels = [_label(next(by_key[(key, c)] for c in calculators if (key, c) in by_key)) for key in keys]
     values, differences = [], []
     for calculator in calculators:
@@ -88,9 +90,14 @@ def tables(report: Path, keys: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="directory written by --heo-report")
-    parser.add_argument("--keys", default=",".join(DEFAULT_KEYS), help="comma-separated metric keys")
+    parser.add_argument(
+        "--keys",
+        default=None,
+        help="comma-separated metric keys (default: every registered task's README keys that the report has)",
+    )
     args = parser.parse_args()
-    print(tables(args.report, [key for key in args.keys.split(",") if key]))
+    keys = [key for key in args.keys.split(",") if key] if args.keys else list(DEFAULT_KEYS)
+    print(tables(args.report, keys, strict=args.keys is not None))
 
 
 if __name__ == "__main__":
