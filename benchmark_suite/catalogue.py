@@ -1,9 +1,9 @@
 """The benchmark's metric catalogue: shared definitions over the columns of the benchmark's rows.
 
-Every :class:`~heo_calc.statistics_bootstrap.Metric` here names row columns that the task
-functions of :mod:`benchmark_suite.tasks` write. The accuracy task's rows are those of
-:mod:`heo_calc.evaluation`, so its force and energy metrics are heo_calc's own
-(:data:`heo_calc.statistics_bootstrap.EVALUATION_METRICS`). A metric that only one task
+Every :class:`~benchmark_suite.statistics.Metric` here names row columns that the task
+functions of :mod:`benchmark_suite.tasks` write. Rows of :mod:`heo_calc.evaluation` (single-point
+errors against DFT) get its force and energy metrics
+(:data:`benchmark_suite.statistics.EVALUATION_METRICS`). A metric that only one task
 reports lives in that task's module (next to its :class:`~benchmark_suite.task_spec.TaskSpec`);
 the task modules take these shared ones from here, renamed where a task reports one metric
 for several kinds of rows (:func:`renamed`).
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from heo_calc.statistics_bootstrap import (
+from benchmark_suite.statistics import (
     EVALUATION_METRICS,
     Direction,
     Metric,
@@ -32,13 +32,13 @@ METRICS: Final[dict[str, Metric]] = {
     **{
         m.name: m
         for m in (
-            # rattle_relax: RMSD to the DFT structure (Å) and E(relaxed) − E(DFT geometry) (meV/atom).
+            # relaxations of DFT structures: RMSD to the DFT structure (Å), E(relaxed) − E(DFT geometry) (meV/atom).
             median_metric("rmsd_A", name="rmsd_median", unit="Å", direction="lower"),
             median_metric("e_above_dft_min_meV", name="e_above_dft_min_median", unit="meV/atom"),
             # every relaxation: optimizer steps, and the fraction of relaxations that converged.
             median_metric("steps", name="steps_median", direction="lower"),
             mean_metric("converged", name="converged_fraction", direction="higher"),
-            # substitution: pseudo-cubic lattice parameter of the relaxed cell (Å).
+            # generated supercells: pseudo-cubic lattice parameter of the relaxed cell (Å).
             median_metric("a_final_A", name="lattice_parameter_median", unit="Å"),
         )
     },

@@ -1,7 +1,7 @@
 """Every number of the benchmark report, computed from the tidy rows with bootstrap intervals.
 
 A :class:`~benchmark_suite.task_spec.TaskMetric` names a task, an optional group of its rows
-(a substitution parent lattice) and a :class:`heo_calc.statistics_bootstrap.Metric`, which
+(a parent lattice) and a :class:`benchmark_suite.statistics.Metric`, which
 names the row columns it aggregates; each task's metrics are in its record of
 :data:`benchmark_suite.registry.TASKS` (this module names no task). :func:`metric_table` evaluates every metric for every calculator with a 95 %
 percentile-bootstrap interval over structures, and for every calculator after the first a
@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark_suite.registry import TASKS
-from benchmark_suite.task_spec import TaskMetric
-from heo_calc.statistics_bootstrap import (
+from benchmark_suite.statistics import (
     DEFAULT_CONFIDENCE,
     DEFAULT_N_RESAMPLES,
     Comparison,
@@ -30,6 +29,7 @@ from heo_calc.statistics_bootstrap import (
     bootstrap_interval,
     paired_comparison,
 )
+from benchmark_suite.task_spec import TaskMetric
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -90,11 +90,11 @@ class MetricRow:
     model_sha256: str = ""
 
     def interval(self) -> Interval:
-        """The interval as :mod:`heo_calc.statistics_bootstrap` formats it (:func:`format_interval`)."""
+        """The interval as :mod:`benchmark_suite.statistics` formats it (:func:`format_interval`)."""
         return Interval(self.value, self.low, self.high, self.n, self.n_failed, DEFAULT_CONFIDENCE)
 
     def comparison(self) -> Comparison:
-        """The comparison as :mod:`heo_calc.statistics_bootstrap` formats it (:func:`verdict_line`)."""
+        """The comparison as :mod:`benchmark_suite.statistics` formats it (:func:`verdict_line`)."""
         return Comparison(
             metric=self.key,
             candidate=self.calculator,

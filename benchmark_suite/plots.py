@@ -1,7 +1,7 @@
 """PNG plots of the benchmark report (matplotlib, Agg): every task's plots, and the relaxation steps.
 
 Each task's plots are in its record (:attr:`benchmark_suite.task_spec.TaskSpec.plots`:
-parity plots of the accuracy task, the rattle task's RMSD); this module draws them in
+parity plots, RMSD scatter); this module draws them in
 registry order and adds one plot over every task whose rows are relaxations
 (``TaskSpec.relaxations``): the optimizer steps per task and calculator.
 """

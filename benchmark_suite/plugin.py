@@ -7,10 +7,13 @@ at module level and does nothing unless ``--calc`` is given: heo_calc, torch and
 are imported inside the hooks and fixtures that need them.
 
 * Options (group ``heo-benchmark``): ``--calc``, ``--heo-dataset``, ``--reference-calc``,
-  ``--profile``, ``--heo-report`` and a few ``--heo-*`` tuning options. ``--calc``,
+  ``--profile``, ``--heo-report``, ``--heo-tasks`` and a few ``--heo-*`` tuning options; each
+  task's size options are generated from its record (``TaskSpec.options``), and only added when
+  ``--calc`` or ``--help`` is given (importing the records costs seconds). ``--calc``,
   ``--profile`` and ``--reference-calc`` also exist as ``--heo-calc``, ``--heo-profile``
   and ``--heo-reference-calc`` (the only spelling left if another plugin owns the short one).
-* Every test that uses the ``heo_calc_name`` fixture is parametrized over ``--calc``; an
+* One test (``benchmark_suite/test_tasks.py``) is parametrized over the registered tasks
+  (``heo_task``, or ``--heo-tasks``) and over ``--calc`` (``heo_calc_name``); an
   unknown name is a usage error listing the registered names; a calculator that cannot be
   loaded here (e.g. ``mace-mp0`` without its weights offline) skips its tests with the
   reason and the fix while the others run. ``--calc all`` runs every calculator that
@@ -60,7 +63,6 @@ def _add(group: pytest.OptionGroup, names: tuple[str, ...], **kwargs: Any) -> No
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("heo-benchmark", "HEO benchmark suite (pytest benchmark_suite --calc ...)")
     _add_run_options(group)
-    _add_size_options(group)
     _add_relaxation_options(group)
 
 
@@ -94,8 +96,8 @@ def _add_run_options(group: pytest.OptionGroup) -> None:
         dest="heo_reference_calc",
         default=None,
         metavar="NAME",
-        help="calculator that evaluates every final substitution structure, a common energy yardstick "
-        "(default: none).",
+        help="calculator that evaluates the final structures of the tasks that use one, a common energy "
+        "yardstick (default: none).",
     )
     _add(
         group,
@@ -114,6 +116,13 @@ def _add_run_options(group: pytest.OptionGroup) -> None:
         "finished task and chunk of structures is kept in DIR/parts as it ends.",
     )
     group.addoption(
+        "--heo-tasks",
+        dest="heo_tasks",
+        default=None,
+        metavar="NAMES",
+        help="comma-separated benchmark tasks to run (default: every registered task).",
+    )
+    group.addoption(
         "--heo-resume",
         dest="heo_resume",
         action="store_true",
@@ -123,59 +132,52 @@ def _add_run_options(group: pytest.OptionGroup) -> None:
     )
 
 
-def _add_size_options(group: pytest.OptionGroup) -> None:
-    """How many structures: overrides of the profile's sample sizes, rattle and seeds."""
-    group.addoption(
-        "--heo-n-accuracy",
-        dest="heo_n_accuracy",
-        type=int,
-        default=None,
-        metavar="N",
-        help="accuracy: test structures evaluated, a seeded sample (default: quick 64, full all).",
-    )
-    group.addoption(
-        "--heo-n-fit",
-        dest="heo_n_fit",
-        type=int,
-        default=None,
-        metavar="N",
-        help="accuracy: train/valid structures for the per-element energy-reference fit, chosen to cover "
-        "every element (default: quick 192, full all; 0 fits on the test structures, in-sample).",
-    )
-    group.addoption(
-        "--heo-n-rattle",
-        dest="heo_n_rattle",
-        type=int,
-        default=None,
-        metavar="N",
-        help="rattle-relax, free relaxation: DFT-relaxed test structures as rattled supercells, a seeded "
-        "sample (default: quick 8, full every one within the profile's size bound).",
-    )
-    group.addoption(
-        "--heo-n-symmetric",
-        dest="heo_n_symmetric",
-        type=int,
-        default=None,
-        metavar="N",
-        help="rattle-relax, in symmetry (the headline): DFT-relaxed stored test cells, a seeded sample "
-        "(default: quick 16 of <= 20 atoms, full every one).",
-    )
-    group.addoption(
-        "--heo-rattle-sigma",
-        dest="heo_rattle_sigma",
-        type=float,
-        default=None,
-        metavar="Å",
-        help="standard deviation of the rattle in Å (default 0.05).",
-    )
-    group.addoption(
-        "--heo-seeds",
-        dest="heo_seeds",
-        type=int,
-        default=None,
-        metavar="N",
-        help="substitution seeds 0..N-1 per lattice and arrangement (default: quick 1, full 3).",
-    )
+def _task_options_wanted(config: pytest.Config) -> bool:
+    """Whether this run needs the tasks' size options: calculators are given, or help is asked for."""
+    known = config.known_args_namespace
+    return bool(getattr(known, "heo_calc", None)) or bool(getattr(known, "help", False))
+
+
+def _add_size_options(parser: pytest.Parser) -> None:
+    """Every registered task's size options (``TaskSpec.options``), defaults from the profiles."""
+    from benchmark_suite.registry import TASKS
+
+    group = parser.getgroup("heo-benchmark")
+    for spec in TASKS.values():
+        for option in spec.options:
+            defaults = ", ".join(
+                f"{profile} {_shown(getattr(sizes, option.field))}" for profile, sizes in spec.sizes.items()
+            )
+            group.addoption(
+                option.flag,
+                dest=option.dest,
+                type=option.type,
+                default=None,
+                metavar=option.metavar,
+                help=f"{spec.name}: {option.help} (default: {defaults}).",
+            )
+
+
+def _shown(value: object) -> str:
+    """A default as the help shows it (``None``: all; a range of seeds: its length)."""
+    if value is None:
+        return "all"
+    if isinstance(value, tuple) and value == tuple(range(len(value))):
+        return str(len(value))
+    return str(value)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """Add the tasks' size options once the early parse shows they are needed (``--calc`` or ``--help``).
+
+    Importing the task records costs seconds (pandas, ASE); a project test run without
+    ``--calc`` does not pay it. pytest parses the command line in full after this hook.
+    """
+    if _task_options_wanted(early_config):
+        _add_size_options(parser)
 
 
 def _add_relaxation_options(group: pytest.OptionGroup) -> None:
@@ -279,26 +281,36 @@ def _read_dataset(option: str | None):
 
 
 def _profile(config: pytest.Config):
+    """The ``--profile`` with the shared overrides and every task's size options applied."""
     from benchmark_suite.profiles import PROFILES
+    from benchmark_suite.registry import TASKS
 
-    seeds = config.getoption("heo_seeds")
-    sigma = config.getoption("heo_rattle_sigma")
-    if sigma is not None and sigma < 0:
-        raise pytest.UsageError(f"--heo-rattle-sigma must be >= 0 Å, got {sigma}")
-    for option in ("heo_n_accuracy", "heo_n_rattle", "heo_n_symmetric", "heo_n_fit"):
-        value = config.getoption(option)
-        if value is not None and value < (0 if option == "heo_n_fit" else 1):
-            raise pytest.UsageError(f"--{option.replace('_', '-')} must be a positive count, got {value}")
+    sizes: dict[str, dict[str, object]] = {}
+    for spec in TASKS.values():
+        for option in spec.options:
+            given = config.getoption(option.dest, None)
+            if given is None:
+                continue
+            try:
+                sizes.setdefault(spec.name, {})[option.field] = option.value(given)
+            except ValueError as error:
+                raise pytest.UsageError(str(error)) from None
     return PROFILES[config.getoption("heo_profile")].with_overrides(
-        rattle_sigma=sigma,
-        substitution_seeds=tuple(range(seeds)) if seeds is not None else None,
-        fmax=config.getoption("heo_fmax"),
-        max_steps=config.getoption("heo_max_steps"),
-        accuracy_n_test=config.getoption("heo_n_accuracy"),
-        accuracy_n_fit=config.getoption("heo_n_fit"),
-        rattle_n_structures=config.getoption("heo_n_rattle"),
-        symmetric_n_structures=config.getoption("heo_n_symmetric"),
+        fmax=config.getoption("heo_fmax"), max_steps=config.getoption("heo_max_steps"), sizes=sizes
     )
+
+
+def _tasks(config: pytest.Config) -> list[str]:
+    """``--heo-tasks`` (checked against the registry), or every registered task."""
+    from benchmark_suite.registry import TASKS
+
+    chosen = _split_names([config.getoption("heo_tasks") or ""]) or list(TASKS)
+    unknown = [name for name in chosen if name not in TASKS]
+    if unknown:
+        raise pytest.UsageError(
+            f"--heo-tasks: unknown task(s) {', '.join(map(repr, unknown))}; registered: {', '.join(TASKS)}"
+        )
+    return chosen
 
 
 #: Folder of the report directory where each finished task's rows are stored as it ends.
@@ -358,6 +370,7 @@ def pytest_configure(config: pytest.Config) -> None:
         sqs_method=config.getoption("heo_sqs"),
         relax_engine=config.getoption("heo_relax_engine"),
         unavailable=unavailable,
+        tasks=tuple(_tasks(config)),
     )
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and "heo_rows_dir" in workerinput:
@@ -400,9 +413,14 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    session = metafunc.config.stash.get(SESSION_KEY, None)
+    if "heo_task" in metafunc.fixturenames:
+        from benchmark_suite.registry import TASKS
+
+        tasks = list(session.options.tasks) if session is not None else list(TASKS)
+        metafunc.parametrize("heo_task", tasks, ids=tasks)
     if "heo_calc_name" not in metafunc.fixturenames:
         return
-    session = metafunc.config.stash.get(SESSION_KEY, None)
     if session is None:
         metafunc.parametrize(
             "heo_calc_name",
@@ -445,6 +463,19 @@ def heo_dataset(heo_session: BenchmarkSession):
     """The labelled HEO dataset: ``--heo-dataset`` or the packaged benchmark set."""
     try:
         return heo_session.dataset()
+    except FileNotFoundError as error:  # the packaged set is missing: a broken install
+        pytest.skip(str(error))
+
+
+@pytest.fixture
+def heo_task_inputs(heo_session: BenchmarkSession, heo_task: str, heo_skip_task):
+    """The inputs of ``heo_task`` for this session (prepared once); skips the task with the reason if it cannot run."""
+    from benchmark_suite.task_spec import TaskSkip
+
+    try:
+        return heo_session.task_inputs(heo_task)
+    except TaskSkip as error:
+        heo_skip_task(heo_task, str(error))
     except FileNotFoundError as error:  # the packaged set is missing: a broken install
         pytest.skip(str(error))
 

@@ -3,18 +3,21 @@
 A :class:`Profile` holds the settings every task shares (relaxation threshold and steps,
 symmetry tolerance, worst structures listed) and, per task, the sizes that task's record
 gives for the profile (:attr:`benchmark_suite.task_spec.TaskSpec.sizes`, documented in the
-task modules). This module names no task.
+task modules), read typed with ``profile.sizes(SPEC)``. This module names no task.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
-from typing import Any, Final
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, TypeVar, overload
 
 from benchmark_suite.registry import TASKS
+from benchmark_suite.task_spec import TaskSpec
 
-__all__ = ["PROFILES", "Profile", "profile"]
+__all__ = ["PROFILES", "SHARED_CONTEXT", "Profile", "profile"]
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -28,10 +31,7 @@ class Profile:
         symprec: spglib distance tolerance (Å) for space-group numbers (matbench-discovery: 1e-2).
         worst_k: worst structures listed per task and calculator.
         task_sizes: per task name, the task's sizes (a frozen dataclass of its module, e.g.
-            :class:`benchmark_suite.tasks.accuracy.AccuracySizes`).
-
-    A task's size fields read as attributes of the profile (``profile.accuracy_n_test``):
-    field names are unique across tasks.
+            the ``...Sizes`` record of a task module), read typed with :meth:`sizes`.
     """
 
     name: str
@@ -41,28 +41,34 @@ class Profile:
     worst_k: int = 5
     task_sizes: Mapping[str, Any] = field(default_factory=dict)
 
-    def __getattr__(self, name: str) -> Any:
-        """A size field of one of the tasks (only called for names that are not fields of the profile)."""
-        if name.startswith("__") or name == "task_sizes":
-            raise AttributeError(name)
-        for sizes in self.task_sizes.values():
-            if name in _field_names(sizes):
-                return getattr(sizes, name)
-        raise AttributeError(f"{type(self).__name__!r} has no setting {name!r} (no task has that size)")
+    @overload
+    def sizes(self, task: TaskSpec[S]) -> S: ...
 
-    def sizes(self, task: str) -> Any:
-        """The sizes of ``task`` in this profile."""
-        return self.task_sizes[task]
+    @overload
+    def sizes(self, task: str) -> Any: ...
 
-    def with_overrides(self, **overrides: object) -> Profile:
-        """A copy with the given fields (the profile's or a task's size) replaced (``None`` values are ignored)."""
-        given = {k: v for k, v in overrides.items() if v is not None}
+    def sizes(self, task: TaskSpec[Any] | str) -> Any:
+        """The sizes of ``task`` (its record, typed, or its name) in this profile; KeyError if it has none."""
+        name = task if isinstance(task, str) else task.name
+        try:
+            return self.task_sizes[name]
+        except KeyError:
+            raise KeyError(f"profile {self.name!r} has no sizes of task {name!r}") from None
+
+    def with_overrides(
+        self, *, sizes: Mapping[str, Mapping[str, object]] | None = None, **shared: object
+    ) -> Profile:
+        """A copy with shared fields and, per task name, size fields replaced (``None`` values are ignored).
+
+        ``profile.with_overrides(fmax=0.01, sizes={"some_task": {"n": 4}})``. An unknown shared
+        field or size field is a TypeError, an unknown task a KeyError.
+        """
         task_sizes = dict(self.task_sizes)
-        for task, sizes in task_sizes.items():
-            mine = {k: given.pop(k) for k in list(given) if k in _field_names(sizes)}
-            if mine:
-                task_sizes[task] = replace(sizes, **mine)
-        return replace(self, **given, task_sizes=task_sizes)  # an unknown name: TypeError
+        for task, changes in (sizes or {}).items():
+            given = {k: v for k, v in changes.items() if v is not None}
+            if given:
+                task_sizes[task] = replace(self.sizes(task), **given)
+        return replace(self, **{k: v for k, v in shared.items() if v is not None}, task_sizes=task_sizes)
 
     def context(self) -> dict[str, Any]:
         """The shared settings and every task's ``TaskSpec.context`` sizes (tuples as lists), for the report."""
@@ -77,9 +83,8 @@ class Profile:
         return recorded
 
 
-def _field_names(instance: Any) -> set[str]:
-    """Names of the fields of a dataclass instance."""
-    return {f.name for f in fields(instance)}
+#: The keys of :meth:`Profile.context` that are not a task's: runs whose rows are paired agree on them.
+SHARED_CONTEXT: Final = ("fmax", "max_steps", "symprec")
 
 
 def profile(name: str, **settings: Any) -> Profile:
@@ -88,12 +93,11 @@ def profile(name: str, **settings: Any) -> Profile:
 
 
 PROFILES: Final[dict[str, Profile]] = {
-    # Samples large enough to decide (64 accuracy structures, 16 symmetric and 8 free
-    # relaxations of DFT-relaxed structures) for two SevenNet-0-sized calculators in under
-    # 10 minutes on a shared 2-core CPU (measured: see docs/benchmark.md).
+    # Every task's quick sizes (in its module): samples large enough to decide, for two
+    # SevenNet-0-sized calculators in under 10 minutes on a shared 2-core CPU (measured:
+    # see docs/benchmark.md).
     "quick": profile("quick", fmax=0.05, max_steps=200),
-    # The real benchmark: every structure of every task, tighter relaxation. Budget: five
-    # calculators (three SevenNet-0-sized, two 2.6x dearer) with -n 2 in about 1.5 hours on
-    # a 2-core CPU (docs/benchmark.md).
+    # The real benchmark: every task's full sizes (in its module), tighter relaxation;
+    # budgets per task in docs/benchmark.md.
     "full": profile("full", fmax=0.02, max_steps=1000),
 }

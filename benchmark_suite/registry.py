@@ -5,8 +5,10 @@ columns and plots follow it). :mod:`benchmark_suite.metrics`, :mod:`benchmark_su
 :mod:`benchmark_suite.plots` and :mod:`benchmark_suite.profiles` read it and name no task.
 
 Adding a task: a module of :mod:`benchmark_suite.tasks` with its task function and its record
-``SPEC`` (metrics, headline columns, section, plots, profile sizes), its record added below,
-and the pytest module ``benchmark_suite/test_<task>.py`` that runs it.
+``SPEC`` (how its inputs are prepared and run, size options, metrics, headline columns, section,
+plots, profile sizes), and its record added below (import and entry). The plugin generates its
+size options and the one parametrized test (``benchmark_suite/test_tasks.py``) runs it for
+every calculator; nothing else names it. ``md_stability`` was added that way.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from typing import Final
 
 from benchmark_suite.task_spec import TaskSpec
-from benchmark_suite.tasks import accuracy, rattle_relax, substitution
+from benchmark_suite.tasks import accuracy, md_stability, rattle_relax, substitution
 
 __all__ = ["TASKS", "TaskSpec", "task_spec"]
 
@@ -25,6 +27,7 @@ TASKS: Final[dict[str, TaskSpec]] = {
         accuracy.SPEC,
         rattle_relax.SPEC,
         substitution.SPEC,
+        md_stability.SPEC,
     )
 }
 

@@ -22,9 +22,9 @@ from benchmark_suite.files import atomic_write, atomic_write_text, dumps
 from benchmark_suite.metrics import N_RESAMPLES, SEED, MetricRow, SkippedMetric, metric_table
 from benchmark_suite.registry import TASKS
 from benchmark_suite.sections import default_section
+from benchmark_suite.statistics import format_interval, verdict_line
 from benchmark_suite.tasks import TaskResult
 from heo_base.markdown import markdown_table
-from heo_calc.statistics_bootstrap import format_interval, verdict_line
 from heo_calc.status import Status
 
 __all__ = [

@@ -27,8 +27,8 @@ def task_metric_table(
 ) -> str:
     """Rows: calculators; columns: n, failed and every metric of the task (group) with its interval.
 
-    ``where`` (column, value) counts only those rows of the task (one relaxation of the
-    rattle task); ``names`` keeps the metrics whose name it accepts. '' when no metric is left.
+    ``where`` (column, value) counts only those rows of the task (one kind of
+    relaxation of a task); ``names`` keeps the metrics whose name it accepts. '' when no metric is left.
     """
     metrics = report.metrics[(report.metrics["task"] == task) & (report.metrics["group"] == group)]
     if names is not None:

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
     from benchmark_suite.data import HEODataset
     from benchmark_suite.journal import RowJournal
-    from benchmark_suite.substitution import SubstitutedStructure
     from benchmark_suite.tasks import TaskResult
 
 logger = logging.getLogger(__name__)
@@ -56,6 +55,9 @@ class BenchmarkOptions:
     relax_engine: str = "fast"
     unavailable: tuple[tuple[str, str], ...] = ()
     resume: bool = False
+    tasks: tuple[
+        str, ...
+    ] = ()  # the tasks that run (``--heo-tasks``; the plugin fills in every registered one)
 
     def dataset_description(self) -> str:
         """The dataset as the report names it (the packaged set with its licence)."""
@@ -134,7 +136,7 @@ class BenchmarkSession:
         self.worker_id = worker_id
         self._calculators: dict[str, Calculator | CalculatorUnavailable] = {}
         self._dataset: HEODataset | None = None
-        self._substitution: list[SubstitutedStructure] | None = None
+        self._inputs: dict[str, Any] = {}
         self._counter = itertools.count()
         # Part files of a resumed run sit beside the interrupted run's: a token per process
         # (start time and pid) keeps their names apart.
@@ -196,26 +198,17 @@ class BenchmarkSession:
         """Use ``dataset`` (already read, e.g. to check it at start-up) instead of reading it again."""
         self._dataset = dataset
 
-    def substitution_structures(self) -> list[SubstitutedStructure]:
-        """Every lattice x arrangement x seed of the profile, generated once (deterministic)."""
-        if self._substitution is None:
-            from benchmark_suite.substitution import substituted_structure
+    def task_inputs(self, task: str) -> Any:
+        """The inputs of ``task`` (its record's ``prepare`` with this run's profile), prepared once per process.
 
-            profile = self.options.profile
-            self._substitution = [
-                substituted_structure(
-                    lattice,
-                    n_sites,
-                    arrangement=arrangement,  # type: ignore[arg-type]
-                    seed=seed,
-                    sqs_method=self.options.sqs_method,  # type: ignore[arg-type]
-                    sqs_trials=profile.sqs_trials,
-                )
-                for lattice, n_sites in profile.substitution_sites.items()
-                for arrangement in profile.substitution_arrangements
-                for seed in profile.substitution_seeds
-            ]
-        return self._substitution
+        Raises :class:`benchmark_suite.task_spec.TaskSkip` when the data do not allow the task
+        (each call: the reason is recorded by the caller).
+        """
+        if task not in self._inputs:
+            from benchmark_suite.registry import task_spec
+
+            self._inputs[task] = task_spec(task).inputs(self, self.options.profile)
+        return self._inputs[task]
 
     # ---- results ----------------------------------------------------------------------
 

@@ -34,10 +34,10 @@ import numpy as np
 import pyarrow.parquet as pq
 from ase.data import atomic_numbers
 
-from dataset_builder._synthetic import synthetic_lemat_table, write_lemat_parquet
 from dataset_builder.cli import main as main_cli
 from dataset_builder.elements import METALS, element_counts, reduced_formula
 from dataset_builder.lemat_parquet import lemat_stress_to_ase
+from dataset_builder.synthetic import synthetic_lemat_table, write_lemat_parquet
 from heo_base.dataset_file import read_table, write
 from heo_base.splits import assign_splits_by_formula
 from heo_base.structure_table import StructureTable, source_database

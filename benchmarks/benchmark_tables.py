@@ -5,7 +5,8 @@
 Prints (1) one row per calculator, every chosen metric as ``value [95 % interval]``, and
 (2) one row per calculator after the first: the paired difference to the first with its
 interval and verdict. Keys are metrics.csv's ``key`` column (a per-lattice metric carries its
-lattice: ``substitution[rocksalt].lattice_parameter_median``). Figures are read, not
+lattice: ``TASK[rocksalt].METRIC``); the default keys are every registered task's
+``TaskSpec.table_keys``. Figures are read, not
 recomputed: the report's own intervals and verdicts (``benchmark_suite.metrics``).
 """
 
@@ -15,24 +16,19 @@ import argparse
 import csv
 from pathlib import Path
 
+from benchmark_suite.registry import TASKS
 from heo_base.markdown import markdown_table
 
-DEFAULT_KEYS = (
-    "accuracy.force_rmse",
-    "accuracy.energy_mae",
-    "accuracy.energy_mae_corrected",
-    "accuracy.relative_energy_mae",
-    "rattle_relax.rmsd_median",
-    "rattle_relax.abs_volume_change_median",
-    "substitution[rocksalt].abs_a_error_median",
-)
+#: Every registered task's README keys (``TaskSpec.table_keys``), in report order.
+DEFAULT_KEYS = tuple(key for spec in TASKS.values() for key in spec.table_keys)
 
 
 def _number(text: str, digits: int) -> str:
     return f"{float(text):.{digits}f}" if text not in ("", "nan") else ""
 
 
-TASK_PREFIX = {"accuracy": "", "rattle_relax": "rattle: ", "substitution": "subst.: "}
+#: Label prefix per task (``TaskSpec.short_title``).
+TASK_PREFIX = {spec.name: spec.short_title for spec in TASKS.values()}
 
 
 def _label(row: dict[str, str]) -> str:
@@ -51,11 +47,13 @@ def _read(report: Path) -> tuple[list[str], dict[tuple[str, str], dict[str, str]
     return calculators, by_key
 
 
-def tables(report: Path, keys: list[str]) -> str:
+def tables(report: Path, keys: list[str], *, strict: bool = True) -> str:
+    """The two tables for ``keys``; a key the report lacks is an error, or (``strict=False``) left out."""
     calculators, by_key = _read(report)
     missing = [key for key in keys if not any((key, c) in by_key for c in calculators)]
-    if missing:
+    if missing and strict:
         raise SystemExit(f"not in {report / 'metrics.csv'}: {', '.join(missing)}")
+    keys = [key for key in keys if key not in missing]
     labels = [_label(next(by_key[(key, c)] for c in calculators if (key, c) in by_key)) for key in keys]
     values, differences = [], []
     for calculator in calculators:
@@ -92,9 +90,14 @@ def tables(report: Path, keys: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="directory written by --heo-report")
-    parser.add_argument("--keys", default=",".join(DEFAULT_KEYS), help="comma-separated metric keys")
+    parser.add_argument(
+        "--keys",
+        default=None,
+        help="comma-separated metric keys (default: every registered task's README keys that the report has)",
+    )
     args = parser.parse_args()
-    print(tables(args.report, [key for key in args.keys.split(",") if key]))
+    keys = [key for key in args.keys.split(",") if key] if args.keys else list(DEFAULT_KEYS)
+    print(tables(args.report, keys, strict=args.keys is not None))
 
 
 if __name__ == "__main__":

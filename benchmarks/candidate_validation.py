@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 from candidate_records import append_missing
 
-from benchmark_suite.tasks import RattleSettings, run_rattle_relax
+from benchmark_suite.profiles import PROFILES
+from benchmark_suite.tasks import rattle_settings, run_rattle_relax
 from heo_base.labelled_data import load_labelled_structures
 from heo_base.labels import FORCES_KEY
 from heo_calc.evaluation import evaluate_structures, summarize_accuracy
@@ -46,7 +47,8 @@ def validation_figures(name: str, structures: list, cells: list, fmax: float) ->
         name,
         cells,
         (),
-        RattleSettings(fmax=fmax, symmetric_fmax=fmax, max_steps=1000, engine="sequential", from_dft=False),
+        # The task's own settings of the full profile (1000 steps), at this fmax, structure by structure.
+        rattle_settings(PROFILES["full"], engine="sequential", from_dft=False, fmax=fmax),
     )
     rows = rattle.rows[rattle.rows["status"] != "failed"]
     return {

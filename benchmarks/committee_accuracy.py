@@ -3,7 +3,7 @@
 Reads per-structure tables written by ``heo-calc evaluate --out`` (one or several CSVs;
 the ``calculator`` column names the model) and prints, per split, every calculator's
 metrics with percentile-bootstrap intervals over structures and the paired comparison
-committee - member for each member (:mod:`heo_calc.statistics_bootstrap`). Calculators can be
+committee - member for each member (:mod:`benchmark_suite.statistics`). Calculators can be
 relabelled: ``--label heo-ft=sevennet:/path/b-more.pth`` reads the rows of
 ``sevennet:/path/b-more.pth`` as ``heo-ft``. Writes the numbers as JSON with ``--out``::
 
@@ -46,14 +46,14 @@ def main() -> None:
     parser.add_argument("--out", help="write the numbers as JSON")
     args = parser.parse_args()
 
-    from heo_base.atomic_write import atomic_output
-    from heo_calc.statistics_bootstrap import (
+    from benchmark_suite.statistics import (
         EVALUATION_METRICS,
         bootstrap_interval,
         format_interval,
         paired_comparison,
         verdict_line,
     )
+    from heo_base.atomic_write import atomic_output
 
     labels = dict(item.split("=", 1) for item in args.label)
     table = load_tables(args.tables, labels)

@@ -2,7 +2,7 @@
 
 Prints, for one split, each calculator's force RMSE/MAE and raw energy RMSE/MAE with 95 %
 bootstrap intervals over structures, and for each ``CANDIDATE:REFERENCE`` pair the paired
-difference with its verdict (``heo_calc.statistics_bootstrap``; 2,000 resamples, seed 0).
+difference with its verdict (``benchmark_suite.statistics``; 2,000 resamples, seed 0).
 
     python benchmarks/compare_models.py eval.csv [more.csv ...] --split test \\
         --pairs heo-ft:sevennet-0 [--rename sevennet:runs/b-more.pth=heo-ft-0.3.0]
@@ -14,7 +14,7 @@ import argparse
 
 import pandas as pd
 
-from heo_calc.statistics_bootstrap import (
+from benchmark_suite.statistics import (
     EVALUATION_METRICS,
     bootstrap_interval,
     format_interval,

@@ -1,16 +1,17 @@
 """One benchmark report from the stored parts of several runs (a model added to a finished run).
 
     python benchmarks/merge_reports.py OUT_DIR --calc sevennet-0,sevennet:runs/x.pth \\
-        --from runs/bench-full --from runs/bench-candidates [--tasks accuracy,rattle_relax]
+        --from runs/bench-full --from runs/bench-candidates [--tasks TASK,TASK]
     python benchmarks/merge_reports.py OUT_DIR --calc sevennet:runs/x.pth,sevennet-0,heo-ft \\
-        --from runs/bench-x --rows results/2026-12-06-benchmark-full/rows.csv --tasks accuracy,rattle_relax
+        --from runs/bench-x --rows results/2026-12-06-benchmark-full/rows.csv --tasks TASK,TASK
 
 Each run's ``--heo-report DIR`` keeps its finished tasks in ``DIR/parts``. For every
 calculator of ``--calc`` (in that order: the first is the reference of the paired
 comparisons) and every task, the first run that holds a result for it provides the rows;
 pairs are made by structure id, so the runs must share the dataset and the task settings that
 decide which structures are relaxed and how (checked: the runs' recorded options must agree on
-the keys of ``--same``). The report is written by the benchmark's own code
+the keys of ``--same``; by default the dataset, the shared settings and every registered task's
+``TaskSpec.pairing`` sizes). The report is written by the benchmark's own code
 (:func:`benchmark_suite.report.build_report`, :func:`~benchmark_suite.report.write_report`);
 its ``summary.json`` records which run each (task, calculator) came from.
 
@@ -28,10 +29,13 @@ import json
 from pathlib import Path
 
 from benchmark_suite.plugin import PARTS_DIR
+from benchmark_suite.profiles import SHARED_CONTEXT
+from benchmark_suite.registry import TASKS
 from benchmark_suite.report import build_report, write_report
 from benchmark_suite.session import RUN_FILE, collect_parts
 
-SAME = "dataset,fmax,max_steps,rattle_sigma,rattle_strain,symprec,symmetric_n_structures,symmetric_max_atoms,accuracy_n_test,accuracy_n_fit"
+#: The recorded options that decide which structures run and how: the runs must agree on them.
+SAME = ",".join(["dataset", *SHARED_CONTEXT, *(key for spec in TASKS.values() for key in spec.pairing)])
 
 
 def _records_from_rows(path: Path) -> list:

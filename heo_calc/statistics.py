@@ -2,7 +2,7 @@
 
 Every accuracy number of the project (``heo-calc evaluate``, the model card, the benchmark)
 is computed here; :mod:`heo_calc.evaluation` runs calculators and feeds these functions,
-:mod:`heo_calc.statistics_bootstrap` puts confidence intervals on them.
+the benchmark (:mod:`benchmark_suite.statistics`) puts confidence intervals on them.
 
 Units and conventions
 ---------------------

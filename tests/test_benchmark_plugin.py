@@ -4,7 +4,8 @@ Each test runs ``pytest benchmark_suite ...`` inside pytest (``pytester``) with 
 calculators: the tiny MACE model (``mace:PATH``) and test-only third-party plugins (two
 Lennard-Jones potentials, one that returns NaN, one that returns NaN for odd-sized cells)
 registered through a fake dist-info. Without ``--heo-dataset`` the tasks use the packaged
-benchmark set; ``--heo-n-accuracy``/``--heo-n-fit``/``--heo-n-rattle`` keep those runs small.
+benchmark set; ``--heo-n-accuracy``/``--heo-n-fit``/``--heo-n-rattle`` keep those runs small,
+``--heo-tasks`` picks the tasks of the one parametrized test (``benchmark_suite/test_tasks.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from ase.io import write
 pytest_plugins = ["pytester"]
 
 SUITE = Path(__file__).resolve().parents[1] / "benchmark_suite"
+#: The tasks these tests were written for; a task registered later has tests of its own.
+THREE_TASKS = ("--heo-tasks", "accuracy,rattle_relax,substitution")
 FAST = ("--heo-max-steps", "15", "-p", "no:cacheprovider", "-W", "ignore::UserWarning")
 
 
@@ -129,8 +132,10 @@ def test_options_are_registered(pytester):
 
 
 def test_without_calc_the_tasks_skip_with_the_fix(pytester):
+    from benchmark_suite.registry import TASKS
+
     result = pytester.runpytest(str(SUITE), "-rs", *FAST)
-    assert _outcomes(result) == {"skipped": 3}
+    assert _outcomes(result) == {"skipped": len(TASKS)}
     result.stdout.fnmatch_lines(["*no calculators given*--calc NAME*"])
 
 
@@ -158,25 +163,55 @@ def test_every_task_is_parametrized_over_the_calculators(pytester, tiny_mace_fil
         f"mace:{tiny_mace_file}",
         "--calc",
         "mace-mp0,sevennet-0",
+        *THREE_TASKS,
         "--collect-only",
         "-q",
     )
     result.stdout.fnmatch_lines(
         [
-            "*test_accuracy.py::test_accuracy[[]mace:tiny.model[]]",
-            "*test_accuracy.py::test_accuracy[[]mace-mp0[]]",
-            "*test_accuracy.py::test_accuracy[[]sevennet-0[]]",
-            "*test_rattle_relax.py::test_rattle_relax[[]mace:tiny.model[]]",
-            "*test_substitution.py::test_substitution[[]sevennet-0[]]",
+            "*test_tasks.py::test_task[[]accuracy-mace:tiny.model[]]",
+            "*test_tasks.py::test_task[[]accuracy-mace-mp0[]]",
+            "*test_tasks.py::test_task[[]accuracy-sevennet-0[]]",
+            "*test_tasks.py::test_task[[]rattle_relax-mace:tiny.model[]]",
+            "*test_tasks.py::test_task[[]substitution-sevennet-0[]]",
             "*9 tests collected*",
         ]
     )
 
 
+def test_every_registered_task_runs_by_default_and_a_wrong_task_name_is_a_usage_error(pytester):
+    from benchmark_suite.registry import TASKS
+
+    result = pytester.runpytest(str(SUITE), "--calc", "sevennet-0", "--collect-only", "-q")
+    result.stdout.fnmatch_lines([f"*{len(TASKS)} tests collected*"])
+    for name in TASKS:
+        assert f"test_task[{name}-sevennet-0]" in result.stdout.str()
+    result = pytester.runpytest(str(SUITE), "--calc", "sevennet-0", "--heo-tasks", "nope", "--collect-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--heo-tasks: unknown task(s) 'nope'; registered: accuracy*"])
+
+
+def test_the_size_options_are_generated_from_the_task_records(pytester):
+    from benchmark_suite.registry import TASKS
+
+    result = pytester.runpytest("--calc", "sevennet-0", "--help")
+    shown = " ".join(result.stdout.str().split())
+    for spec in TASKS.values():
+        for option in spec.options:
+            assert f"{option.flag}=" in shown and f"{spec.name}: " in shown, option.flag
+    assert "accuracy: test structures evaluated, a seeded sample (default: quick 64, full all)." in shown
+    assert "seeds 0..N-1 per lattice and arrangement (default: quick 1, full 2)." in shown
+    result = pytester.runpytest(str(SUITE), "--calc", "sevennet-0", "--heo-seeds", "0", "--collect-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--heo-seeds must be >= 1, got 0*"])
+
+
 def test_unavailable_model_skips_with_reason_and_fix_and_others_run(pytester, tiny_mace_file, tmp_path):
     report = tmp_path / "report"
     result = pytester.runpytest(
-        str(SUITE / "test_substitution.py"),
+        str(SUITE),
+        "--heo-tasks",
+        "substitution",
         "--calc",
         f"mace-mp0,mace:{tiny_mace_file}",
         "--heo-report",
@@ -203,7 +238,9 @@ def test_without_dataset_the_packaged_set_runs_and_verdicts_open_the_summary(pyt
     """The design-card command (no --heo-dataset), made small: the accuracy task on the packaged set."""
     report = tmp_path / "report"
     result = pytester.runpytest(
-        str(SUITE / "test_accuracy.py"),
+        str(SUITE),
+        "--heo-tasks",
+        "accuracy",
         "--calc",
         "lj-test,lj-soft",
         "--heo-n-accuracy",
@@ -246,7 +283,9 @@ def test_without_dataset_the_packaged_set_runs_and_verdicts_open_the_summary(pyt
 def test_calculator_returning_nan_for_some_structures_counts_them_failed(pytester, bad_plugins, tmp_path):
     report = tmp_path / "report"
     result = pytester.runpytest(
-        str(SUITE / "test_accuracy.py"),
+        str(SUITE),
+        "--heo-tasks",
+        "accuracy",
         "--calc",
         "lj-test,nan-odd",
         "--heo-n-accuracy",
@@ -279,7 +318,9 @@ def test_calc_all_runs_the_available_calculators_and_reports_the_others_skipped(
 ):
     report = tmp_path / "report"
     result = pytester.runpytest(
-        str(SUITE / "test_accuracy.py"),
+        str(SUITE),
+        "--heo-tasks",
+        "accuracy",
         "--calc",
         "all",
         "-k",
@@ -318,8 +359,9 @@ def test_dataset_without_forces_runs_energy_metrics_and_says_why_forces_were_ski
     write(no_forces, structures, format="extxyz")
     report = tmp_path / "report"
     result = pytester.runpytest(
-        str(SUITE / "test_accuracy.py"),
-        str(SUITE / "test_rattle_relax.py"),
+        str(SUITE),
+        "--heo-tasks",
+        "accuracy,rattle_relax",
         "--calc",
         "lj-test",
         "--heo-dataset",
@@ -376,6 +418,7 @@ def test_full_run_writes_the_report_and_bad_models_become_failed_rows(
         str(report),
         "--heo-rattle-sigma",
         "0.02",
+        *THREE_TASKS,
         *FAST,
     )
     assert _outcomes(result) == {"passed": 9}, result.stdout.str()[-3000:]
@@ -433,7 +476,9 @@ def test_full_run_writes_the_report_and_bad_models_become_failed_rows(
 def test_pytest_benchmark_records_metrics_in_extra_info(pytester, tiny_mace_file, tmp_path):
     output = tmp_path / "bench.json"
     result = pytester.runpytest(
-        str(SUITE / "test_substitution.py"),
+        str(SUITE),
+        "--heo-tasks",
+        "substitution",
         "--calc",
         f"mace:{tiny_mace_file}",
         f"--benchmark-json={output}",
@@ -470,6 +515,7 @@ def test_xdist_workers_write_parts_and_the_controller_writes_one_report(
         str(tiny_dataset),
         "--heo-report",
         str(report),
+        *THREE_TASKS,
         *FAST,
     )
     assert _outcomes(result) == {"passed": 6}, result.stdout.str()[-3000:]

@@ -14,9 +14,9 @@ from benchmark_suite.catalogue import METRICS
 from benchmark_suite.metrics import metric_table, task_metrics
 from benchmark_suite.profiles import PROFILES, profile
 from benchmark_suite.report import build_report, markdown_report, rows_table, write_report
-from benchmark_suite.task_spec import Plot, TaskMetric, TaskSpec
+from benchmark_suite.statistics import EVALUATION_METRICS, mean_metric
+from benchmark_suite.task_spec import Plot, SizeOption, TaskMetric, TaskSpec
 from benchmark_suite.tasks import TaskResult
-from heo_calc.statistics_bootstrap import EVALUATION_METRICS, mean_metric
 
 SUITE = Path(__file__).resolve().parents[1] / "benchmark_suite"
 CALCULATORS = ("model-a", "model-b")
@@ -113,7 +113,7 @@ def _toy_plot(plt, records, table):
     return figure
 
 
-TOY = TaskSpec(
+TOY = TaskSpec[ToySizes](
     name="toy",
     title="Toy task",
     metrics=(
@@ -123,6 +123,7 @@ TOY = TaskSpec(
     section=_toy_section,
     plots=(Plot("toy.png", _toy_plot),),
     sizes={"quick": ToySizes(3), "full": ToySizes(30)},
+    options=(SizeOption("toy_n_structures", "--heo-toy-n", "toy structures", minimum=1),),
     context=("toy_n_structures",),
     count_in_headline=True,
     relaxations=True,
@@ -148,8 +149,8 @@ def test_a_toy_task_registered_in_the_registry_alone_is_measured_reported_plotte
     write_report(tmp_path, report)
     assert (tmp_path / "toy.png").is_file() and (tmp_path / "relax_steps.png").is_file()
     quick = profile("quick")
-    assert quick.toy_n_structures == 3 and quick.sizes("toy") == ToySizes(3)
-    assert quick.with_overrides(toy_n_structures=5).toy_n_structures == 5
+    assert quick.sizes(TOY) == ToySizes(3) and quick.sizes("toy").toy_n_structures == 3
+    assert quick.with_overrides(sizes={"toy": {"toy_n_structures": 5}}).sizes(TOY).toy_n_structures == 5
     assert quick.context()["toy_n_structures"] == 3
     assert "toy_n_structures" not in PROFILES["quick"].context()  # made before the toy was registered
 
@@ -165,31 +166,67 @@ def test_a_task_without_a_section_gets_its_title_and_metric_table(monkeypatch):
 
 
 def test_the_readers_of_the_registry_name_no_task():
-    for module in ("metrics.py", "report.py", "plots.py", "profiles.py"):
-        source = (SUITE / module).read_text(encoding="utf-8")
+    """Only the task modules and the registry name a task: the suite's plumbing and the scripts read records."""
+    readers = [SUITE / m for m in ("metrics.py", "report.py", "plots.py", "profiles.py", "plugin.py")]
+    readers += [SUITE / m for m in ("session.py", "task_spec.py", "catalogue.py", "test_tasks.py")]
+    readers += [SUITE.parent / "benchmarks" / m for m in ("merge_reports.py", "benchmark_tables.py")]
+    for path in readers:
+        source = path.read_text(encoding="utf-8")
         for name in registry.TASKS:
-            assert f'"{name}"' not in source and f"'{name}'" not in source, (module, name)
+            assert f'"{name}' not in source and f"'{name}" not in source, (path.name, name)
+            assert f"{name}_" not in source, (path.name, name)
 
 
-def test_profiles_read_each_tasks_sizes_and_record_the_same_context_as_before():
+def test_every_size_option_sets_a_field_of_its_tasks_sizes_in_every_profile():
+    flags = [option.flag for spec in registry.TASKS.values() for option in spec.options]
+    assert len(flags) == len(set(flags))
+    for spec in registry.TASKS.values():
+        assert spec.run is not None and set(spec.sizes) == {"quick", "full"}
+        for option in spec.options:
+            assert option.flag.startswith("--heo-")
+            for sizes in spec.sizes.values():
+                assert hasattr(sizes, option.field), (spec.name, option.field)
+
+
+def test_profiles_give_each_task_its_typed_sizes_and_record_the_same_context_as_before():
     quick, full = PROFILES["quick"], PROFILES["full"]
-    assert (quick.accuracy_n_test, quick.symmetric_n_structures, quick.rattle_min_atoms) == (64, 16, 16)
-    assert quick.substitution_sites == {"rocksalt": 20, "spinel": 30, "fluorite": 10, "perovskite": 10}
-    assert (full.accuracy_n_test, full.substitution_seeds, full.fmax, full.max_steps) == (
+    accuracy, rattle, substitution = (registry.TASKS[n] for n in ("accuracy", "rattle_relax", "substitution"))
+    assert quick.sizes(accuracy).accuracy_n_test == 64
+    assert (quick.sizes(rattle).symmetric_n_structures, quick.sizes(rattle).rattle_min_atoms) == (16, 16)
+    assert quick.sizes(substitution).substitution_sites == {
+        "rocksalt": 20,
+        "spinel": 30,
+        "fluorite": 10,
+        "perovskite": 10,
+    }
+    assert (full.sizes(accuracy).accuracy_n_test, full.sizes(substitution).substitution_seeds) == (
         None,
         (0, 1),
-        0.02,
-        1000,
     )
-    changed = quick.with_overrides(rattle_sigma=0.1, fmax=0.01, accuracy_n_test=None)
-    assert (changed.rattle_sigma, changed.fmax, changed.accuracy_n_test) == (0.1, 0.01, 64)
-    assert quick.rattle_sigma == 0.05
+    assert (full.fmax, full.max_steps) == (0.02, 1000)
+    changed = quick.with_overrides(
+        fmax=0.01, sizes={"rattle_relax": {"rattle_sigma": 0.1}, "accuracy": {"accuracy_n_test": None}}
+    )
+    assert (changed.sizes(rattle).rattle_sigma, changed.fmax, changed.sizes(accuracy).accuracy_n_test) == (
+        0.1,
+        0.01,
+        64,
+    )
+    assert quick.sizes(rattle).rattle_sigma == 0.05
     with pytest.raises(TypeError):
-        quick.with_overrides(no_such_size=1)
+        quick.with_overrides(sizes={"accuracy": {"no_such_size": 1}})
+    with pytest.raises(TypeError):
+        quick.with_overrides(no_such_setting=1)
+    with pytest.raises(KeyError, match="no sizes of task 'nope'"):
+        quick.sizes("nope")
     with pytest.raises(AttributeError):
-        _ = quick.no_such_size
-    # The keys --heo-resume compares (run.json) and summary.json records, as before the registry.
-    assert set(quick.context()) == {
+        _ = quick.accuracy_n_test  # no search across tasks by field name
+    # The keys --heo-resume compares (run.json) and summary.json records: those before the task
+    # records held their inputs, and every registered task's context.
+    assert set(quick.context()) == {"fmax", "max_steps", "symprec"} | {
+        key for spec in registry.TASKS.values() for key in spec.context
+    }
+    assert set(quick.context()) >= {
         "fmax",
         "max_steps",
         "rattle_sigma",
@@ -211,5 +248,5 @@ def test_the_catalogue_moved_into_the_benchmark_and_keeps_heo_calcs_evaluation_m
         assert METRICS[name] is metric
     assert {"rmsd_median", "steps_median", "converged_fraction", "lattice_parameter_median"} <= set(METRICS)
     assert not {"rmsd_median", "lattice_parameter_median"} & set(EVALUATION_METRICS)
-    with pytest.raises(KeyError, match="registered: accuracy, rattle_relax, substitution"):
+    with pytest.raises(KeyError, match="registered: accuracy, rattle_relax, substitution.*"):
         registry.task_spec("nope")

@@ -12,18 +12,18 @@ from ase.io import read as ase_read
 from ase.units import GPa
 
 from dataset_builder import read as read_dataset
-from dataset_builder._synthetic import (
+from dataset_builder.build import build_dataset
+from dataset_builder.errors import EmptyDatasetError
+from dataset_builder.export import export_extxyz
+from dataset_builder.extxyz_source import scan_extxyz
+from dataset_builder.heo_filter import HEOFilter
+from dataset_builder.synthetic import (
     expected_heo_ids,
     lemat_row,
     lemat_table,
     synthetic_lemat_table,
     write_lemat_parquet,
 )
-from dataset_builder.build import build_dataset
-from dataset_builder.errors import EmptyDatasetError
-from dataset_builder.export import export_extxyz
-from dataset_builder.extxyz_source import scan_extxyz
-from dataset_builder.heo_filter import HEOFilter
 from heo_base.dataset_file import read_attributes, read_table, write
 from heo_base.structure_table import StructureTable
 

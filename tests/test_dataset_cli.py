@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from dataset_builder import sources
-from dataset_builder._synthetic import lemat_row, lemat_table, write_lemat_parquet
 from dataset_builder.cli import main
 from dataset_builder.report import FIGURES
+from dataset_builder.synthetic import lemat_row, lemat_table, write_lemat_parquet
 
 HEO = ["Mg", "Co", "Ni", "Cu", "Zn"] * 2 + ["O"] * 10
 

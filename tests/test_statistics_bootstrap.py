@@ -1,4 +1,4 @@
-"""heo_calc.statistics_bootstrap: bootstrap intervals and paired comparisons on synthetic data."""
+"""benchmark_suite.statistics: bootstrap intervals and paired comparisons on synthetic data."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
+from benchmark_suite import statistics as sb
 from benchmark_suite.catalogue import METRICS
-from heo_calc import statistics_bootstrap as sb
 
 N_RES = 1000
 
@@ -245,3 +245,41 @@ def test_every_standard_metric_runs_on_a_table():
     assert sb.bootstrap_interval(METRICS["steps_median"], frame, n_resamples=N_RES) == sb.bootstrap_interval(
         METRICS["steps_median"], table, n_resamples=N_RES
     )
+
+
+def test_the_old_heo_calc_path_forwards_to_the_benchmark_module_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    sys.modules.pop("heo_calc.statistics_bootstrap", None)
+    with pytest.warns(DeprecationWarning, match=r"moved to benchmark_suite\.statistics"):
+        old = importlib.import_module("heo_calc.statistics_bootstrap")
+    assert old is sb
+    from heo_calc.statistics_bootstrap import Metric, bootstrap_interval
+
+    assert (Metric, bootstrap_interval) == (sb.Metric, sb.bootstrap_interval)
+
+
+def test_scripts_import_only_public_names_of_the_packages():
+    """benchmarks/ uses the packages' public modules and names: no private module, no private name."""
+    import ast
+    from pathlib import Path
+
+    ours = ("heo_base", "heo_calc", "dataset_builder", "benchmark_suite")
+    root = Path(__file__).resolve().parents[1]
+    offenders = []
+    for path in sorted((root / "benchmarks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(ours):
+                names = [*node.module.split("."), *(alias.name for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [
+                    part
+                    for alias in node.names
+                    if alias.name.startswith(ours)
+                    for part in alias.name.split(".")
+                ]
+            else:
+                continue
+            offenders += [f"{path.name}:{node.lineno}" for name in names if name.startswith("_")]
+    assert offenders == []

@@ -23,7 +23,7 @@ from heo_calc.structures.parents import (
 )
 from heo_calc.structures.substituted import substituted_structure
 
-QUICK_SITES = PROFILES["quick"].substitution_sites
+QUICK_SITES = PROFILES["quick"].sizes("substitution").substitution_sites
 OXYGEN_PER_SITE = {"rocksalt": 1, "fluorite": 2, "perovskite": 3, "spinel": 4 / 3}
 
 

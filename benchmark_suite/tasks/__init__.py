@@ -4,11 +4,11 @@
 * :mod:`~benchmark_suite.tasks.rattle_relax`: DFT-relaxed structures relaxed the way DFT did;
 * :mod:`~benchmark_suite.tasks.substitution`: equimolar five-cation supercells relaxed.
 
-Each module holds its task function, its metrics, headline columns, report section, plots
-and profile sizes, and ``SPEC``, its :class:`~benchmark_suite.task_spec.TaskSpec` record,
-listed in :data:`benchmark_suite.registry.TASKS`. The pytest modules of this package
-(``benchmark_suite/test_*.py``) call the task functions; they can be called from Python as
-well. Relaxations go through :func:`heo_calc.relax_many`, accuracy through
+Each module holds its task function, how its inputs are prepared from a session and a
+profile, its size options, metrics, headline columns, report section, plots and profile
+sizes, and ``SPEC``, its :class:`~benchmark_suite.task_spec.TaskSpec` record, listed in
+:data:`benchmark_suite.registry.TASKS`. One parametrized test (``benchmark_suite/test_tasks.py``)
+runs every record; the task functions can be called from Python as well. Relaxations go through :func:`heo_calc.relax_many`, accuracy through
 :mod:`heo_calc.evaluation`, geometry through :mod:`benchmark_suite.geometry`. Nothing here
 raises for a bad model: failures become rows with ``status="failed"``.
 
@@ -28,6 +28,7 @@ from benchmark_suite.tasks.rattle_relax import (
     SYMMETRIC,
     SYMMETRIC_FROM_DFT,
     RattleSettings,
+    rattle_settings,
     run_rattle_relax,
 )
 from benchmark_suite.tasks.substitution import run_substitution
@@ -42,6 +43,7 @@ __all__ = [
     "RattleSettings",
     "ReferenceFit",
     "TaskResult",
+    "rattle_settings",
     "run_accuracy",
     "run_rattle_relax",
     "run_substitution",

@@ -18,10 +18,18 @@ from ase.calculators.calculator import Calculator
 
 from benchmark_suite.catalogue import METRICS
 from benchmark_suite.sections import task_metric_table, worst_lines
-from benchmark_suite.task_spec import Plot, ReportView, TaskMetric, TaskSpec
+from benchmark_suite.statistics import mae_metric, median_metric, rmse_metric
+from benchmark_suite.task_spec import (
+    Plot,
+    ReportView,
+    SessionView,
+    SizeOption,
+    TaskMetric,
+    TaskSkip,
+    TaskSpec,
+)
 from benchmark_suite.tasks.common import ReferenceFit, TaskResult, validator
 from heo_base.units import EV_PER_A3_TO_GPA, MEV
-from heo_calc.statistics_bootstrap import mae_metric, median_metric, rmse_metric
 from heo_calc.status import Status
 
 NAME: Final = "accuracy"
@@ -258,7 +266,55 @@ class AccuracySizes:
     accuracy_fit_max_atoms: int | None = None
 
 
-SPEC: Final = TaskSpec(
+@dataclass(frozen=True)
+class AccuracyInputs:
+    """The structures of the accuracy task: ``test`` evaluated, ``fit`` for the energy reference; ``worst_k`` listed."""
+
+    test: list[Atoms]
+    fit: list[Atoms]
+    worst_k: int = 5
+
+
+def prepare(session: SessionView, profile: Any) -> AccuracyInputs:
+    """A seeded sample of the test split and an element-covering sample of train/valid (profile sizes)."""
+    from benchmark_suite.data import element_coverage_sample, sample
+
+    sizes = profile.sizes(NAME)
+    dataset = session.dataset()
+    test = sample(dataset.split("test"), sizes.accuracy_n_test)
+    if not test:
+        raise TaskSkip(f"{dataset.path} has no test-split structures")
+    pool = [
+        atoms
+        for atoms in dataset.split("train") + dataset.split("valid")
+        if sizes.accuracy_fit_max_atoms is None or len(atoms) <= sizes.accuracy_fit_max_atoms
+    ]
+    fit = element_coverage_sample(pool, sizes.accuracy_n_fit) if sizes.accuracy_n_fit != 0 else []
+    return AccuracyInputs(test, fit, profile.worst_k)
+
+
+def run(inputs: AccuracyInputs, calculator: Calculator, name: str, session: SessionView) -> TaskResult:
+    """:func:`run_accuracy` on the prepared structures."""
+    return run_accuracy(calculator, name, inputs.test, inputs.fit, worst_k=inputs.worst_k)
+
+
+OPTIONS: Final = (
+    SizeOption(
+        "accuracy_n_test",
+        "--heo-n-accuracy",
+        "test structures evaluated, a seeded sample",
+        minimum=1,
+    ),
+    SizeOption(
+        "accuracy_n_fit",
+        "--heo-n-fit",
+        "train/valid structures for the per-element energy-reference fit, chosen to cover every element "
+        "(0 fits on the test structures, in-sample)",
+        minimum=0,
+    ),
+)
+
+SPEC: Final = TaskSpec[AccuracySizes](
     name=NAME,
     title=TITLE,
     metrics=ACCURACY_METRICS,
@@ -267,7 +323,18 @@ SPEC: Final = TaskSpec(
     plots=(Plot("parity_energy.png", parity_energy), Plot("parity_forces.png", parity_forces)),
     # quick: 64 test structures; the whole test split and fit pool in the full benchmark.
     sizes={"quick": AccuracySizes(64, 192), "full": AccuracySizes(None, None)},
+    options=OPTIONS,
+    prepare=prepare,
+    run=run,
+    expected_rows=lambda inputs: len(inputs.test),
     context=("accuracy_n_test", "accuracy_n_fit"),
+    pairing=("accuracy_n_test", "accuracy_n_fit"),
+    table_keys=(
+        "accuracy.force_rmse",
+        "accuracy.energy_mae",
+        "accuracy.energy_mae_corrected",
+        "accuracy.relative_energy_mae",
+    ),
     count_in_headline=True,
     conventions="Force errors per Cartesian component over all atoms (mace-torch's; sevenn logs the vector "
     "norm, sqrt(3) larger)",

@@ -21,10 +21,18 @@ from benchmark_suite import geometry
 from benchmark_suite.catalogue import renamed
 from benchmark_suite.journal import RowJournal
 from benchmark_suite.sections import task_metric_table, worst_lines
-from benchmark_suite.task_spec import Plot, ReportView, TaskMetric, TaskSpec
+from benchmark_suite.statistics import Direction, Metric, mean_metric, median_metric
+from benchmark_suite.task_spec import (
+    Plot,
+    ReportView,
+    SessionView,
+    SizeOption,
+    TaskMetric,
+    TaskSkip,
+    TaskSpec,
+)
 from benchmark_suite.tasks.common import TaskResult, engine_arguments, relaxation_columns, single_point_energy
 from heo_base.units import MEV
-from heo_calc.statistics_bootstrap import Direction, Metric, mean_metric, median_metric
 from heo_calc.status import Status
 
 NAME: Final = "rattle_relax"
@@ -499,7 +507,94 @@ class RattleSizes:
     rattle_strain: float = 0.01
 
 
-SPEC: Final = TaskSpec(
+@dataclass(frozen=True)
+class RattleInputs:
+    """The structures of the task: stored DFT-relaxed ``cells``, free ``supercells``, and how they are relaxed."""
+
+    cells: list[Atoms]
+    supercells: list[Atoms]
+    settings: RattleSettings
+
+
+def rattle_settings(
+    profile: Any, *, engine: str = "fast", from_dft: bool = True, fmax: float | None = None
+) -> RattleSettings:
+    """The task's settings in ``profile`` (its sizes and the shared fmax, max_steps, symprec).
+
+    ``fmax`` (eV/Å), when given, replaces both thresholds (the profile's and its ``symmetric_fmax``);
+    ``engine``: ``fast`` or ``sequential``; ``from_dft``: also relax from the DFT structure itself.
+    """
+    sizes: RattleSizes = profile.sizes(NAME)
+    return RattleSettings(
+        sigma=sizes.rattle_sigma,
+        strain=sizes.rattle_strain,
+        fmax=fmax if fmax is not None else profile.fmax,
+        symmetric_fmax=fmax if fmax is not None else sizes.symmetric_fmax,
+        max_steps=profile.max_steps,
+        engine=engine,
+        symprec=profile.symprec,
+        from_dft=from_dft,
+    )
+
+
+def prepare(session: SessionView, profile: Any) -> RattleInputs:
+    """DFT-relaxed test cells (max |F_DFT| below the profile's bound) and supercells of them, with the settings."""
+    from benchmark_suite.data import free_relaxation_supercells, relaxed_cells
+
+    sizes: RattleSizes = profile.sizes(NAME)
+    dataset = session.dataset()
+    if not dataset.n_with_forces:
+        raise TaskSkip(
+            f"{dataset.path} carries no DFT forces: the task needs them to find the DFT-relaxed structures"
+        )
+    cells = relaxed_cells(
+        dataset,
+        n=sizes.symmetric_n_structures,
+        max_force_threshold=sizes.relaxed_max_force,
+        max_atoms=sizes.symmetric_max_atoms,
+    )
+    supercells = free_relaxation_supercells(
+        cells, n=sizes.rattle_n_structures, min_atoms=sizes.rattle_min_atoms, max_atoms=sizes.rattle_max_atoms
+    )
+    if not cells and not supercells:
+        raise TaskSkip(
+            f"no test-split structure of {dataset.path} with max |F| < {sizes.relaxed_max_force} eV/Å "
+            f"and <= {sizes.symmetric_max_atoms or sizes.rattle_max_atoms} atoms"
+        )
+    return RattleInputs(cells, supercells, rattle_settings(profile, engine=session.options.relax_engine))
+
+
+def run(inputs: RattleInputs, calculator: Calculator, name: str, session: SessionView) -> TaskResult:
+    """:func:`run_rattle_relax` on the prepared structures, journaled for ``--heo-resume``."""
+    return run_rattle_relax(
+        calculator, name, inputs.cells, inputs.supercells, inputs.settings, session.journal(NAME, name)
+    )
+
+
+OPTIONS: Final = (
+    SizeOption(
+        "rattle_n_structures",
+        "--heo-n-rattle",
+        "free relaxation: DFT-relaxed test structures as rattled supercells, a seeded sample",
+        minimum=1,
+    ),
+    SizeOption(
+        "symmetric_n_structures",
+        "--heo-n-symmetric",
+        "in symmetry (the headline): DFT-relaxed stored test cells, a seeded sample",
+        minimum=1,
+    ),
+    SizeOption(
+        "rattle_sigma",
+        "--heo-rattle-sigma",
+        "standard deviation of the rattle in Å",
+        type=float,
+        metavar="Å",
+        minimum=0.0,
+    ),
+)
+
+SPEC: Final = TaskSpec[RattleSizes](
     name=NAME,
     title=TITLE,
     metrics=RATTLE_METRICS,
@@ -514,6 +609,15 @@ SPEC: Final = TaskSpec(
         "quick": RattleSizes(16, 20, 8, rattle_min_atoms=16, rattle_max_atoms=24),
         "full": RattleSizes(None, None, None, rattle_min_atoms=20, rattle_max_atoms=20),
     },
+    options=OPTIONS,
+    prepare=prepare,
+    run=run,
+    expected_rows=lambda inputs: (
+        (2 if inputs.settings.from_dft else 1) * len(inputs.cells) + len(inputs.supercells)
+    ),
+    pairing=("rattle_sigma", "rattle_strain", "symmetric_n_structures", "symmetric_max_atoms"),
+    table_keys=("rattle_relax.rmsd_median", "rattle_relax.abs_volume_change_median"),
+    short_title="rattle: ",
     context=(
         "rattle_sigma",
         "rattle_n_structures",

@@ -21,9 +21,9 @@ from benchmark_suite import geometry
 from benchmark_suite.catalogue import METRICS
 from benchmark_suite.journal import RowJournal
 from benchmark_suite.sections import task_metric_table
-from benchmark_suite.task_spec import ReportView, TaskMetric, TaskSpec
+from benchmark_suite.statistics import median_metric
+from benchmark_suite.task_spec import ReportView, SessionView, SizeOption, TaskMetric, TaskSpec
 from benchmark_suite.tasks.common import TaskResult, relax, relaxation_columns, single_point_energy
-from heo_calc.statistics_bootstrap import median_metric
 from heo_calc.status import Status
 from heo_calc.structures.lattices import pseudo_cubic_lattice_parameter
 
@@ -244,7 +244,54 @@ class SubstitutionSizes:
     sqs_trials: int = 2000
 
 
-SPEC: Final = TaskSpec(
+def prepare(session: SessionView, profile: Any) -> list[Any]:
+    """Every lattice x arrangement x seed of the profile (:func:`benchmark_suite.substitution.substituted_structure`, deterministic)."""
+    from benchmark_suite.substitution import substituted_structure
+
+    sizes: SubstitutionSizes = profile.sizes(NAME)
+    return [
+        substituted_structure(
+            lattice,
+            n_sites,
+            arrangement=arrangement,  # type: ignore[arg-type]
+            seed=seed,
+            sqs_method=session.options.sqs_method,  # type: ignore[arg-type]
+            sqs_trials=sizes.sqs_trials,
+        )
+        for lattice, n_sites in sizes.substitution_sites.items()
+        for arrangement in sizes.substitution_arrangements
+        for seed in sizes.substitution_seeds
+    ]
+
+
+def run(inputs: list[Any], calculator: Calculator, name: str, session: SessionView) -> TaskResult:
+    """:func:`run_substitution` at the profile's fmax and steps, with the ``--reference-calc`` yardstick."""
+    profile = session.options.profile
+    reference_calculator, reference_name = session.reference_calculator()
+    return run_substitution(
+        calculator,
+        name,
+        inputs,
+        fmax=profile.fmax,
+        engine=session.options.relax_engine,
+        max_steps=profile.max_steps,
+        reference_calculator=reference_calculator,
+        reference_name=reference_name,
+        journal=session.journal(NAME, name),
+    )
+
+
+OPTIONS: Final = (
+    SizeOption(
+        "substitution_seeds",
+        "--heo-seeds",
+        "seeds 0..N-1 per lattice and arrangement",
+        minimum=1,
+        convert=lambda n: tuple(range(n)),
+    ),
+)
+
+SPEC: Final = TaskSpec[SubstitutionSizes](
     name=NAME,
     title=TITLE,
     metrics=substitution_metrics,
@@ -263,6 +310,12 @@ SPEC: Final = TaskSpec(
             sqs_trials=5000,
         ),
     },
+    options=OPTIONS,
+    prepare=prepare,
+    run=run,
+    expected_rows=len,
     context=("substitution_seeds",),
+    table_keys=("substitution[rocksalt].abs_a_error_median",),
+    short_title="subst.: ",
     relaxations=True,
 )
