@@ -33,8 +33,6 @@ from heo_calc.finetune.mace import (
 
 logger = logging.getLogger(__name__)
 
-DEV_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "heo_lemat_dev.extxyz"
-
 EPOCHS = 4
 LR = 2e-3
 BATCH_SIZE = 4
@@ -77,10 +75,8 @@ def _formula_disjoint_split(structures: list[Atoms]) -> tuple[list[Atoms], list[
 
 
 @pytest.fixture(scope="module")
-def dev_structures() -> list[Atoms]:
-    if not DEV_DATA.is_file():
-        pytest.skip(f"HEO development data {DEV_DATA} not present")
-    return read(DEV_DATA, index=":")
+def dev_structures(dev_data_path) -> list[Atoms]:
+    return read(dev_data_path, index=":")
 
 
 @pytest.fixture(scope="module")
