@@ -53,6 +53,24 @@ def dev_data_path() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def packaged_small_structures() -> list:
+    """The packaged benchmark set's structures of <= 12 atoms (real LeMat-Bulk PBE labels), in file order,
+    with the labels under ``DFT_energy`` / ``DFT_forces`` as in ../shared/data: for tests that
+    need a few real labelled structures but not the dev data."""
+    from ase.io import read
+
+    from benchmark_suite.data import packaged_set
+
+    small = []
+    for atoms in read(packaged_set().path, index=":"):
+        if len(atoms) <= 12:
+            atoms.info = {"DFT_energy": atoms.info["REF_energy"], "immutable_id": atoms.info["immutable_id"]}
+            atoms.arrays["DFT_forces"] = atoms.arrays.pop("REF_forces")
+            small.append(atoms)
+    return small
+
+
 @pytest.fixture
 def rattled_heo_64():
     """A rattled 64-atom rock-salt (Mg,Co,Ni,Cu,Zn)O supercell (σ = 0.05 Å)."""

@@ -23,9 +23,9 @@ RECIPE = {"epochs": EPOCHS, "lr": 1e-4, "batch_size": 2, "seed": 1}
 
 
 @pytest.fixture(scope="module")
-def few_structures(dev_data_path, tmp_path_factory) -> Path:
-    """Eight small (<= 10 atoms) real structures (DFT_ keys), as in test_finetune_sevennet.py."""
-    small = [atoms for atoms in read(dev_data_path, index=":") if len(atoms) <= 10][:8]
+def few_structures(packaged_small_structures, tmp_path_factory) -> Path:
+    """Eight small (<= 10 atoms) real structures of the packaged set (DFT_ keys), as in test_finetune_sevennet.py."""
+    small = [atoms for atoms in packaged_small_structures if len(atoms) <= 10][:8]
     assert len(small) == 8
     path = tmp_path_factory.mktemp("kill-data") / "few.extxyz"
     write(path, small)

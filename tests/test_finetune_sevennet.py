@@ -14,9 +14,9 @@ from heo_calc.finetune.sevennet import latest_checkpoint
 
 
 @pytest.fixture(scope="module")
-def few_structures(dev_data_path, tmp_path_factory):
-    """Eight small (<= 10 atoms) real structures (DFT_ keys, as in ../shared/data), written to extxyz."""
-    small = [atoms for atoms in read(dev_data_path, index=":") if len(atoms) <= 10][:8]
+def few_structures(packaged_small_structures, tmp_path_factory):
+    """Eight small (<= 10 atoms) real structures of the packaged set (DFT_ keys), written to extxyz."""
+    small = [atoms for atoms in packaged_small_structures if len(atoms) <= 10][:8]
     assert len(small) == 8
     path = tmp_path_factory.mktemp("sevennet-data") / "few.extxyz"
     write(path, small)
@@ -67,8 +67,8 @@ def test_resume_without_checkpoint_is_a_clear_error(few_structures, tmp_path):
         finetune(base="sevennet-0", train=few_structures, valid=None, out_dir=tmp_path, epochs=1, resume=True)
 
 
-def test_training_data_without_forces_is_refused(dev_data_path, tmp_path, capsys):
-    atoms = read(dev_data_path, index=0)
+def test_training_data_without_forces_is_refused(packaged_small_structures, tmp_path, capsys):
+    atoms = packaged_small_structures[0].copy()
     del atoms.arrays["DFT_forces"]
     write(tmp_path / "no-forces.extxyz", atoms)
     args = [

@@ -20,9 +20,9 @@ def _largest_force(atoms) -> float:
 
 
 @pytest.fixture(scope="module")
-def mixed_structures(dev_data_path, tmp_path_factory):
-    """Twelve small real structures, some DFT-relaxed (max |F| < 0.01 eV/Å) and some not."""
-    small = [atoms for atoms in read(dev_data_path, index=":") if len(atoms) <= 10]
+def mixed_structures(packaged_small_structures, tmp_path_factory):
+    """Twelve small real structures (the packaged set), some DFT-relaxed (max |F| < 0.01 eV/Å) and some not."""
+    small = [atoms for atoms in packaged_small_structures if len(atoms) <= 10]
     relaxed = [atoms for atoms in small if _largest_force(atoms) < THRESHOLD][:7]
     off_minimum = [atoms for atoms in small if _largest_force(atoms) > 0.05][:5]
     path = tmp_path_factory.mktemp("zero-stress-data") / "mixed.extxyz"
