@@ -441,6 +441,9 @@ def _finetune_sevennet(
         work_dir=train_dir,
         stress_loss_weight=recipe.stress_loss_weight,
     )
+    from heo_calc.finetune.run_identity import record_or_check_run_identity
+
+    record_or_check_run_identity(out_dir, base, train_file, valid_file, recipe, resume=resume)
     earlier_best = None
     if resume:
         config["train"]["continue"] = _resume_block(train_dir)
