@@ -76,10 +76,24 @@ def _epochs_recorded(train_dir: Path) -> list[int]:
     return sorted(epochs)
 
 
-def _forces(model: Path, atoms) -> np.ndarray:
-    atoms = atoms.copy()
-    atoms.calc = get_calculator(f"sevennet:{model}", device="cpu")
-    return atoms.get_forces()
+#: How close the resumed model's predictions must be to the uninterrupted run's. The resumed run
+#: restores weights, optimizer, scheduler and epoch counter, but sevenn reseeds its data loader on
+#: starting, so the epochs after the kill see the batches in another order: the two models differ
+#: by that reordering only (measured on these eight structures: see the test).
+ENERGY_TOLERANCE = 1e-3  # eV/atom
+FORCE_TOLERANCE = 1e-2  # eV/Å
+
+
+def _predictions(model: str, structures) -> tuple[np.ndarray, np.ndarray]:
+    """Energies per atom (eV/atom) and all force components (eV/Å) of ``model`` (a registry name)."""
+    calculator = get_calculator(model, device="cpu")
+    energies, forces = [], []
+    for atoms in structures:
+        atoms = atoms.copy()
+        atoms.calc = calculator
+        energies.append(atoms.get_potential_energy() / len(atoms))
+        forces.append(atoms.get_forces().ravel())
+    return np.array(energies), np.concatenate(forces)
 
 
 @pytest.fixture(scope="module")
@@ -120,9 +134,18 @@ def test_resume_after_sigkill_reaches_the_last_epoch_like_an_uninterrupted_run(r
     assert (
         _epochs_recorded(train_dir) == _epochs_recorded(runs["whole"] / "train") == list(range(1, EPOCHS + 1))
     )
-    atoms = read(few_structures, index=0)
-    resumed_forces, whole_forces = _forces(runs["model"], atoms), _forces(runs["uninterrupted"], atoms)
-    assert np.isfinite(resumed_forces).all() and resumed_forces.shape == whole_forces.shape
+    structures = read(few_structures, index=":")
+    resumed_e, resumed_f = _predictions(f"sevennet:{runs['model']}", structures)
+    whole_e, whole_f = _predictions(f"sevennet:{runs['uninterrupted']}", structures)
+    base_e, base_f = _predictions("sevennet-0", structures)
+    energy_gap, force_gap = np.abs(resumed_e - whole_e).max(), np.abs(resumed_f - whole_f).max()
+    print(
+        f"resumed vs uninterrupted: {energy_gap:.2e} eV/atom, {force_gap:.2e} eV/Å; training moved "
+        f"{np.abs(whole_e - base_e).max():.2e} eV/atom, {np.abs(whole_f - base_f).max():.2e} eV/Å"
+    )
+    assert energy_gap < ENERGY_TOLERANCE and force_gap < FORCE_TOLERANCE
+    # not a vacuous comparison: training moved the predictions by more than the tolerance
+    assert np.abs(whole_e - base_e).max() > ENERGY_TOLERANCE
 
 
 def test_resume_after_sigkill_exports_the_same_best_epoch(runs):

@@ -9,6 +9,7 @@ from ase.io import read, write
 from heo_base.errors import LabelledDataError
 from heo_calc import get_calculator
 from heo_calc.cli import main
+from heo_calc.errors import ResumeMismatchError
 from heo_calc.finetune.runner import finetune
 from heo_calc.finetune.sevennet import latest_checkpoint
 
@@ -60,6 +61,34 @@ def test_resume_continues_from_the_last_checkpoint(finetuned, few_structures):
     assert "Epoch 2/2" in logs
     assert "Epoch 1/2" not in logs
     assert latest_checkpoint(out / "train").name == "checkpoint_2.pth"
+
+
+def test_resume_with_other_data_or_recipe_is_refused_before_training(
+    finetuned, few_structures, packaged_small_structures, tmp_path, capsys
+):
+    out, _ = finetuned
+    checkpoints = {path.name: path.stat().st_mtime_ns for path in (out / "train").glob("checkpoint_*.pth")}
+    other = tmp_path / "other.extxyz"
+    write(other, [atoms for atoms in packaged_small_structures if len(atoms) <= 10][8:16])
+    args = ["finetune", "--base", "sevennet-0", "--train", str(other), "--out", str(out), "--resume"]
+    assert main([*args, "--epochs", "2", "--lr", "1e-4", "--batch-size", "2"]) == 2
+    error = capsys.readouterr().err
+    assert f"--resume: the run in {out} was started with other settings (train data sha256" in error
+    assert "start over in a new --out folder" in error
+    with pytest.raises(ResumeMismatchError, match=r"\(batch_size 2 then, 4 now\)"):
+        finetune(
+            base="sevennet-0",
+            train=few_structures,
+            valid=None,
+            out_dir=out,
+            epochs=2,
+            lr=1e-4,
+            batch_size=4,
+            resume=True,
+        )
+    assert {
+        path.name: path.stat().st_mtime_ns for path in (out / "train").glob("checkpoint_*.pth")
+    } == checkpoints
 
 
 def test_resume_without_checkpoint_is_a_clear_error(few_structures, tmp_path):
