@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # each test runs the benchmark's rattle task two or three times
+
 SUITE = Path(__file__).resolve().parents[1] / "benchmark_suite"
 #: Columns that hold elapsed times: the only ones a resumed run may differ in.
 TIMES = ("wall_time_s", "reference_time_s")

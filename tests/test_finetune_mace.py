@@ -120,6 +120,7 @@ def finetuned_run(dev_structures, tmp_path_factory) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_finetuned_model_loads_and_lowers_held_out_force_rmse(finetuned_run):
     model_file = finetuned_run["model_file"]
     assert model_file == finetuned_run["out_dir"] / f"{MODEL_NAME}.model"
@@ -131,6 +132,7 @@ def test_finetuned_model_loads_and_lowers_held_out_force_rmse(finetuned_run):
     assert after < before, f"held-out force RMSE rose from {before:.4f} to {after:.4f} eV/Å"
 
 
+@pytest.mark.slow
 def test_finetuning_writes_converted_data_checkpoints_and_provenance(finetuned_run):
     import json
 
@@ -153,6 +155,7 @@ def test_finetuning_writes_converted_data_checkpoints_and_provenance(finetuned_r
     assert command[command.index("--multiheads_finetuning") + 1] == "False"
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_latest_checkpoint(finetuned_run, tmp_path):
     out_dir = tmp_path / "run"
     shutil.copytree(finetuned_run["out_dir"], out_dir)
@@ -185,6 +188,7 @@ def test_resume_continues_from_the_latest_checkpoint(finetuned_run, tmp_path):
     assert _force_rmse(model_file, finetuned_run["test"][:2]) > 0
 
 
+@pytest.mark.slow
 def test_replay_finetuning_trains_a_new_head_beside_the_foundation_head(
     finetuned_run, dev_structures, tmp_path
 ):

@@ -17,6 +17,8 @@ from heo_calc import get_calculator
 from heo_calc.finetune.runner import finetune
 from heo_calc.finetune.sevennet import latest_checkpoint
 
+pytestmark = pytest.mark.slow  # two SevenNet finetunes of six epochs
+
 EPOCHS = 6
 #: The same recipe in both runs: lr, batch size and seed as the CLI gets them.
 RECIPE = {"epochs": EPOCHS, "lr": 1e-4, "batch_size": 2, "seed": 1}

@@ -33,6 +33,7 @@ def finetuned(few_structures, tmp_path_factory):
     return out, model
 
 
+@pytest.mark.slow
 def test_one_epoch_writes_a_loadable_slim_model(finetuned, few_structures):
     out, model = finetuned
     assert model == out / "finetuned.pth" and model.is_file()
@@ -44,6 +45,7 @@ def test_one_epoch_writes_a_loadable_slim_model(finetuned, few_structures):
     assert np.isfinite(atoms.get_forces()).all()
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_last_checkpoint(finetuned, few_structures):
     out, _ = finetuned
     finetune(
@@ -63,6 +65,7 @@ def test_resume_continues_from_the_last_checkpoint(finetuned, few_structures):
     assert latest_checkpoint(out / "train").name == "checkpoint_2.pth"
 
 
+@pytest.mark.slow
 def test_resume_with_other_data_or_recipe_is_refused_before_training(
     finetuned, few_structures, packaged_small_structures, tmp_path, capsys
 ):
@@ -141,6 +144,7 @@ def test_energy_outliers_are_dropped_from_training_only(few_structures, tmp_path
         assert error == pytest.approx(row["energy_error_eV_per_atom"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_cli_with_relative_paths_drops_outliers_trains_and_refits_energies(
     few_structures, tmp_path, monkeypatch
 ):

@@ -47,6 +47,7 @@ def stress_finetune(mixed_structures, tmp_path_factory):
     return out, model
 
 
+@pytest.mark.slow
 def test_the_stress_label_sits_on_exactly_the_structures_below_the_threshold(
     stress_finetune, mixed_structures
 ):
@@ -68,6 +69,7 @@ def test_the_stress_label_sits_on_exactly_the_structures_below_the_threshold(
     assert sum(np.isfinite(np.asarray(a.info["REF_stress"], dtype=float)).all() for a in written) == 7
 
 
+@pytest.mark.slow
 def test_the_model_loads_and_its_stress_on_relaxed_structures_moves_toward_zero(
     stress_finetune, mixed_structures
 ):
