@@ -66,10 +66,11 @@ def dev_data_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def packaged_small_structures() -> list:
+def packaged_small_structures() -> tuple:
     """The packaged benchmark set's structures of <= 12 atoms (real LeMat-Bulk PBE labels), in file order,
     with the labels under ``DFT_energy`` / ``DFT_forces`` as in ../shared/data: for tests that
-    need a few real labelled structures but not the dev data."""
+    need a few real labelled structures but not the dev data. Shared by the session: copy an
+    ``Atoms`` before changing it."""
     from ase.io import read
 
     from benchmark_suite.data import packaged_set
@@ -80,7 +81,7 @@ def packaged_small_structures() -> list:
             atoms.info = {"DFT_energy": atoms.info["REF_energy"], "immutable_id": atoms.info["immutable_id"]}
             atoms.arrays["DFT_forces"] = atoms.arrays.pop("REF_forces")
             small.append(atoms)
-    return small
+    return tuple(small)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from heo_calc.evaluation import evaluate_calculator, evaluate_structures, summar
 
 @pytest.fixture(scope="module")
 def labelled(packaged_small_structures):
-    return packaged_small_structures[:6]
+    return [atoms.copy() for atoms in packaged_small_structures[:6]]
 
 
 def test_force_and_energy_errors_match_a_direct_computation(labelled):
@@ -70,7 +70,7 @@ def test_several_splits_share_one_reference_fit_and_match_single_split_runs(
     from dataset_builder.cli import main as dataset_main
     from heo_base.labelled_data import load_labelled_structures
 
-    small = packaged_small_structures[:40]
+    small = [atoms.copy() for atoms in packaged_small_structures[:40]]
     write(tmp_path / "small.extxyz", small)
     h5 = tmp_path / "small.h5"
     assert (
