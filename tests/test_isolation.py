@@ -61,8 +61,11 @@ def test_machine_paths_are_found_wherever_the_checkout_lies():
     at_top = machine_path_pattern(Path("/heo-relax"), home=Path("/"))
     assert not at_top.search(b"see https://github.com/ACEsuit/mace and file:///x")
     assert at_top.search(b"model_file: /heo-relax/models/a.pth")
-    nested = machine_path_pattern(Path("/work/heo-relax"), home=Path("/home/me"))
-    assert nested.search(b'"path": "/work/shared/data/x.extxyz"')
-    assert nested.search(b"log /home/me/runs/1")
-    assert not nested.search(b"https://example.org/work/heo-relax/ and /data/work/x")
-    assert not nested.search(b"work/heo-relax/relative.txt")
+    # folders no real checkout lies in, so that this file names none of this machine's
+    nested = machine_path_pattern(Path("/example-checkouts/heo-relax"), home=Path("/example-home/me"))
+    assert nested.search(b'"path": "/example-checkouts/shared/data/x.extxyz"')
+    assert nested.search(b"log /example-home/me/runs/1")
+    assert not nested.search(
+        b"https://example.org/example-checkouts/heo-relax/ and /data/example-checkouts/x"
+    )
+    assert not nested.search(b"example-checkouts/heo-relax/relative.txt")
