@@ -79,11 +79,13 @@ def _epochs_recorded(train_dir: Path) -> list[int]:
 
 
 #: How close the resumed model's predictions must be to the uninterrupted run's. The resumed run
-#: restores weights, optimizer, scheduler and epoch counter, but sevenn reseeds its data loader on
-#: starting, so the epochs after the kill see the batches in another order: the two models differ
-#: by that reordering only (measured on these eight structures: see the test).
-ENERGY_TOLERANCE = 1e-3  # eV/atom
-FORCE_TOLERANCE = 1e-2  # eV/Å
+#: restores weights, optimizer, scheduler and epoch counter, so it should retrace the
+#: uninterrupted one: measured on these eight structures (2026-12-07, one thread) the two differ
+#: by 0 eV/atom and 3e-8 eV/Å, while the six epochs moved the predictions by 4e-3 eV/atom and
+#: 8e-2 eV/Å. The tolerances leave room for float32 sums in another order (several threads) and
+#: stay 40x and 80x below what training changed.
+ENERGY_TOLERANCE = 1e-4  # eV/atom
+FORCE_TOLERANCE = 1e-3  # eV/Å
 
 
 def _predictions(model: str, structures) -> tuple[np.ndarray, np.ndarray]:
@@ -141,13 +143,10 @@ def test_resume_after_sigkill_reaches_the_last_epoch_like_an_uninterrupted_run(r
     whole_e, whole_f = _predictions(f"sevennet:{runs['uninterrupted']}", structures)
     base_e, base_f = _predictions("sevennet-0", structures)
     energy_gap, force_gap = np.abs(resumed_e - whole_e).max(), np.abs(resumed_f - whole_f).max()
-    print(
-        f"resumed vs uninterrupted: {energy_gap:.2e} eV/atom, {force_gap:.2e} eV/Å; training moved "
-        f"{np.abs(whole_e - base_e).max():.2e} eV/atom, {np.abs(whole_f - base_f).max():.2e} eV/Å"
-    )
     assert energy_gap < ENERGY_TOLERANCE and force_gap < FORCE_TOLERANCE
-    # not a vacuous comparison: training moved the predictions by more than the tolerance
-    assert np.abs(whole_e - base_e).max() > ENERGY_TOLERANCE
+    # not a vacuous comparison: training moved the predictions by far more than the tolerances
+    assert np.abs(whole_e - base_e).max() > 10 * ENERGY_TOLERANCE
+    assert np.abs(whole_f - base_f).max() > 10 * FORCE_TOLERANCE
 
 
 def test_resume_after_sigkill_exports_the_same_best_epoch(runs):
