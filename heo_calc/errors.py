@@ -41,3 +41,7 @@ class UnsupportedElementsError(InvalidStructureError):
 
 class CompositionError(HEOCalcError, ValueError):
     """A cation set or cell that cannot be built as asked (unknown element, repeated cation, not equimolar)."""
+
+
+class ResumeMismatchError(HEOCalcError, ValueError):
+    """``--resume`` on an output folder whose run had another base model, other data or another recipe."""

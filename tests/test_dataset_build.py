@@ -13,11 +13,13 @@ from ase.units import GPa
 
 from dataset_builder import read as read_dataset
 from dataset_builder.build import build_dataset
+from dataset_builder.elements import METALS
 from dataset_builder.errors import EmptyDatasetError
 from dataset_builder.export import export_extxyz
 from dataset_builder.extxyz_source import scan_extxyz
 from dataset_builder.heo_filter import HEOFilter
 from dataset_builder.synthetic import (
+    REFERENCE_METALS,
     expected_heo_ids,
     lemat_row,
     lemat_table,
@@ -121,6 +123,30 @@ def test_vectorised_scan_agrees_with_row_by_row_reference(tmp_path: Path) -> Non
     write_lemat_parquet(table, path, row_group_size=700)
     build_dataset(str(path), tmp_path / "syn.h5", progress=False)
     assert set(read_table(tmp_path / "syn.h5").immutable_id) == expected_heo_ids(table)
+
+
+#: Elements at the metal/metalloid border: metalloids are refused as cations, p-block metals kept.
+METALLOIDS = ("B", "Si", "Ge", "As", "Sb", "Te")
+P_BLOCK_METALS = ("Al", "Ga", "In", "Tl", "Sn", "Pb", "Bi")
+
+
+def test_the_metal_rule_is_the_hand_written_reference_table() -> None:
+    assert METALS == REFERENCE_METALS
+    assert len(METALS) == 76  # 10 s-block, 7 p-block, 29 d-block, 15 lanthanoids, 15 actinoids
+    assert not METALS & {"H", "O", "Fr", "Ra", "Po", "At", "Rf", *METALLOIDS}
+
+
+def test_metalloid_cations_are_refused_and_p_block_metals_kept(tmp_path: Path) -> None:
+    four = ["Mg", "Co", "Ni", "Cu"] * 2
+    rows = [lemat_row(f"with-{x}", [*four, x, x, *["O"] * 10]) for x in METALLOIDS + P_BLOCK_METALS]
+    path = tmp_path / "border.parquet"
+    write_lemat_parquet(lemat_table(rows), path, row_group_size=5)
+    build_dataset(str(path), tmp_path / "border.h5", progress=False)
+    assert set(read_table(tmp_path / "border.h5").immutable_id) == {f"with-{x}" for x in P_BLOCK_METALS}
+    for x in METALLOIDS:
+        assert HEOFilter().reject_reason([*four, x, "O"]).name == "NON_METAL_CATION", x
+    for x in P_BLOCK_METALS:
+        assert HEOFilter().reject_reason([*four, x, "O"]) is None, x
 
 
 def test_only_row_groups_with_candidates_are_read_and_rows_map_back(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from ase.io import read, write
+from ase.io import write
 
 from heo_calc.backends.heo_ft import heo_ft_weights_path
 from heo_calc.backends.sevennet import make_sevennet_from_file
@@ -27,9 +27,9 @@ def shipped_copy(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def small_structures(dev_data_path):
-    """Twelve small (<= 12 atoms) real HEO structures with DFT labels."""
-    small = [atoms for atoms in read(dev_data_path, index=":") if len(atoms) <= 12][:12]
+def small_structures(packaged_small_structures):
+    """Twelve small (<= 12 atoms) real HEO structures with DFT labels (the packaged set)."""
+    small = [atoms.copy() for atoms in packaged_small_structures[:12]]
     assert len(small) == 12
     return small
 

@@ -10,7 +10,7 @@ from ase import Atoms
 from ase.build import bulk
 from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.singlepoint import SinglePointCalculator
-from ase.io import read, write
+from ase.io import write
 
 from heo_base.units import EV_PER_A3_TO_GPA
 from heo_calc import get_calculator
@@ -19,8 +19,8 @@ from heo_calc.evaluation import evaluate_calculator, evaluate_structures, summar
 
 
 @pytest.fixture(scope="module")
-def labelled(dev_data_path):
-    return [a for a in read(dev_data_path, index=":120") if len(a) <= 12][:6]
+def labelled(packaged_small_structures):
+    return [atoms.copy() for atoms in packaged_small_structures[:6]]
 
 
 def test_force_and_energy_errors_match_a_direct_computation(labelled):
@@ -61,14 +61,16 @@ def test_cli_prints_the_table_and_writes_csv(labelled, tmp_path, capsys):
     assert len((tmp_path / "t.csv").read_text().splitlines()) == len(labelled) + 1
 
 
-def test_several_splits_share_one_reference_fit_and_match_single_split_runs(dev_data_path, tmp_path, capsys):
+def test_several_splits_share_one_reference_fit_and_match_single_split_runs(
+    packaged_small_structures, tmp_path, capsys
+):
     """`--split valid,test` gives, per split, the numbers a run on that split alone gives."""
     import pandas as pd
 
     from dataset_builder.cli import main as dataset_main
     from heo_base.labelled_data import load_labelled_structures
 
-    small = [a for a in read(dev_data_path, index=":400") if len(a) <= 12][:40]
+    small = [atoms.copy() for atoms in packaged_small_structures[:40]]
     write(tmp_path / "small.extxyz", small)
     h5 = tmp_path / "small.h5"
     assert (

@@ -33,8 +33,6 @@ from heo_calc.finetune.mace import (
 
 logger = logging.getLogger(__name__)
 
-DEV_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "heo_lemat_dev.extxyz"
-
 EPOCHS = 4
 LR = 2e-3
 BATCH_SIZE = 4
@@ -77,10 +75,8 @@ def _formula_disjoint_split(structures: list[Atoms]) -> tuple[list[Atoms], list[
 
 
 @pytest.fixture(scope="module")
-def dev_structures() -> list[Atoms]:
-    if not DEV_DATA.is_file():
-        pytest.skip(f"HEO development data {DEV_DATA} not present")
-    return read(DEV_DATA, index=":")
+def dev_structures(dev_data_path) -> list[Atoms]:
+    return read(dev_data_path, index=":")
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +120,7 @@ def finetuned_run(dev_structures, tmp_path_factory) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_finetuned_model_loads_and_lowers_held_out_force_rmse(finetuned_run):
     model_file = finetuned_run["model_file"]
     assert model_file == finetuned_run["out_dir"] / f"{MODEL_NAME}.model"
@@ -135,6 +132,7 @@ def test_finetuned_model_loads_and_lowers_held_out_force_rmse(finetuned_run):
     assert after < before, f"held-out force RMSE rose from {before:.4f} to {after:.4f} eV/Å"
 
 
+@pytest.mark.slow
 def test_finetuning_writes_converted_data_checkpoints_and_provenance(finetuned_run):
     import json
 
@@ -157,6 +155,7 @@ def test_finetuning_writes_converted_data_checkpoints_and_provenance(finetuned_r
     assert command[command.index("--multiheads_finetuning") + 1] == "False"
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_latest_checkpoint(finetuned_run, tmp_path):
     out_dir = tmp_path / "run"
     shutil.copytree(finetuned_run["out_dir"], out_dir)
@@ -189,6 +188,7 @@ def test_resume_continues_from_the_latest_checkpoint(finetuned_run, tmp_path):
     assert _force_rmse(model_file, finetuned_run["test"][:2]) > 0
 
 
+@pytest.mark.slow
 def test_replay_finetuning_trains_a_new_head_beside_the_foundation_head(
     finetuned_run, dev_structures, tmp_path
 ):

@@ -9,14 +9,15 @@ from ase.io import read, write
 from heo_base.errors import LabelledDataError
 from heo_calc import get_calculator
 from heo_calc.cli import main
+from heo_calc.errors import ResumeMismatchError
 from heo_calc.finetune.runner import finetune
 from heo_calc.finetune.sevennet import latest_checkpoint
 
 
 @pytest.fixture(scope="module")
-def few_structures(dev_data_path, tmp_path_factory):
-    """Eight small (<= 10 atoms) real structures (DFT_ keys, as in ../shared/data), written to extxyz."""
-    small = [atoms for atoms in read(dev_data_path, index=":") if len(atoms) <= 10][:8]
+def few_structures(packaged_small_structures, tmp_path_factory):
+    """Eight small (<= 10 atoms) real structures of the packaged set (DFT_ keys), written to extxyz."""
+    small = [atoms for atoms in packaged_small_structures if len(atoms) <= 10][:8]
     assert len(small) == 8
     path = tmp_path_factory.mktemp("sevennet-data") / "few.extxyz"
     write(path, small)
@@ -32,6 +33,7 @@ def finetuned(few_structures, tmp_path_factory):
     return out, model
 
 
+@pytest.mark.slow
 def test_one_epoch_writes_a_loadable_slim_model(finetuned, few_structures):
     out, model = finetuned
     assert model == out / "finetuned.pth" and model.is_file()
@@ -43,6 +45,7 @@ def test_one_epoch_writes_a_loadable_slim_model(finetuned, few_structures):
     assert np.isfinite(atoms.get_forces()).all()
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_last_checkpoint(finetuned, few_structures):
     out, _ = finetuned
     finetune(
@@ -62,13 +65,42 @@ def test_resume_continues_from_the_last_checkpoint(finetuned, few_structures):
     assert latest_checkpoint(out / "train").name == "checkpoint_2.pth"
 
 
+@pytest.mark.slow
+def test_resume_with_other_data_or_recipe_is_refused_before_training(
+    finetuned, few_structures, packaged_small_structures, tmp_path, capsys
+):
+    out, _ = finetuned
+    checkpoints = {path.name: path.stat().st_mtime_ns for path in (out / "train").glob("checkpoint_*.pth")}
+    other = tmp_path / "other.extxyz"
+    write(other, [atoms for atoms in packaged_small_structures if len(atoms) <= 10][8:16])
+    args = ["finetune", "--base", "sevennet-0", "--train", str(other), "--out", str(out), "--resume"]
+    assert main([*args, "--epochs", "2", "--lr", "1e-4", "--batch-size", "2"]) == 2
+    error = capsys.readouterr().err
+    assert f"--resume: the run in {out} was started with other settings (train data sha256" in error
+    assert "start over in a new --out folder" in error
+    with pytest.raises(ResumeMismatchError, match=r"\(batch_size 2 then, 4 now\)"):
+        finetune(
+            base="sevennet-0",
+            train=few_structures,
+            valid=None,
+            out_dir=out,
+            epochs=2,
+            lr=1e-4,
+            batch_size=4,
+            resume=True,
+        )
+    assert {
+        path.name: path.stat().st_mtime_ns for path in (out / "train").glob("checkpoint_*.pth")
+    } == checkpoints
+
+
 def test_resume_without_checkpoint_is_a_clear_error(few_structures, tmp_path):
     with pytest.raises(LabelledDataError, match="holds no checkpoint"):
         finetune(base="sevennet-0", train=few_structures, valid=None, out_dir=tmp_path, epochs=1, resume=True)
 
 
-def test_training_data_without_forces_is_refused(dev_data_path, tmp_path, capsys):
-    atoms = read(dev_data_path, index=0)
+def test_training_data_without_forces_is_refused(packaged_small_structures, tmp_path, capsys):
+    atoms = packaged_small_structures[0].copy()
     del atoms.arrays["DFT_forces"]
     write(tmp_path / "no-forces.extxyz", atoms)
     args = [
@@ -112,6 +144,7 @@ def test_energy_outliers_are_dropped_from_training_only(few_structures, tmp_path
         assert error == pytest.approx(row["energy_error_eV_per_atom"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_cli_with_relative_paths_drops_outliers_trains_and_refits_energies(
     few_structures, tmp_path, monkeypatch
 ):

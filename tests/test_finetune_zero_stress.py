@@ -20,9 +20,9 @@ def _largest_force(atoms) -> float:
 
 
 @pytest.fixture(scope="module")
-def mixed_structures(dev_data_path, tmp_path_factory):
-    """Twelve small real structures, some DFT-relaxed (max |F| < 0.01 eV/Å) and some not."""
-    small = [atoms for atoms in read(dev_data_path, index=":") if len(atoms) <= 10]
+def mixed_structures(packaged_small_structures, tmp_path_factory):
+    """Twelve small real structures (the packaged set), some DFT-relaxed (max |F| < 0.01 eV/Å) and some not."""
+    small = [atoms for atoms in packaged_small_structures if len(atoms) <= 10]
     relaxed = [atoms for atoms in small if _largest_force(atoms) < THRESHOLD][:7]
     off_minimum = [atoms for atoms in small if _largest_force(atoms) > 0.05][:5]
     path = tmp_path_factory.mktemp("zero-stress-data") / "mixed.extxyz"
@@ -47,6 +47,7 @@ def stress_finetune(mixed_structures, tmp_path_factory):
     return out, model
 
 
+@pytest.mark.slow
 def test_the_stress_label_sits_on_exactly_the_structures_below_the_threshold(
     stress_finetune, mixed_structures
 ):
@@ -68,6 +69,7 @@ def test_the_stress_label_sits_on_exactly_the_structures_below_the_threshold(
     assert sum(np.isfinite(np.asarray(a.info["REF_stress"], dtype=float)).all() for a in written) == 7
 
 
+@pytest.mark.slow
 def test_the_model_loads_and_its_stress_on_relaxed_structures_moves_toward_zero(
     stress_finetune, mixed_structures
 ):

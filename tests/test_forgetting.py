@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from ase.io import read
 
 from heo_calc.forgetting import (
     ForgettingOptions,
@@ -115,6 +116,16 @@ def test_a_model_against_itself_changes_nothing_and_the_cache_is_reused(
     comparison = compare_to_base(again, table)
     assert np.allclose(comparison["delta_energy_per_fu_meV"], 0.0)
     assert np.allclose(comparison["delta_a_A"], 0.0)
+    # what the cache gave back is the model's, recomputed independently from the cached MgO cell
+    [cached_path] = (tmp_path / "cache" / "sevennet-0").glob("MgO-*.extxyz")
+    cached = read(cached_path)
+    cached.calc = sevennet_calculator
+    mgo = again.set_index("structure").loc["MgO"]
+    assert cached.get_potential_energy() == pytest.approx(mgo["energy_eV"], abs=1e-5)
+    # rock salt: 4 formula units (8 atoms) per cubic cell of edge a
+    assert (8 * cached.get_volume() / len(cached)) ** (1 / 3) == pytest.approx(
+        mgo["a_pseudo_cubic_A"], abs=1e-6
+    )
 
 
 def test_forgetting_command_writes_the_report(sevennet_calculator, tmp_path, monkeypatch, capsys):

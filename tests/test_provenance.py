@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -187,8 +188,8 @@ def test_resuming_a_screen_after_the_weights_changed_does_not_reuse_its_parents(
     assert set(summary["model_sha256"]) == {new_sha}
 
 
-def test_evaluate_table_names_the_weights(dev_data_path, sevennet_calculator, tmp_path):
-    labelled = [a for a in read(dev_data_path, index=":60") if len(a) <= 12][:2]
+def test_evaluate_table_names_the_weights(packaged_small_structures, sevennet_calculator, tmp_path):
+    labelled = packaged_small_structures[:2]
     write(tmp_path / "data.extxyz", labelled)
     args = ["evaluate", "--calc", "sevennet-0", "--data", str(tmp_path / "data.extxyz")]
     assert main([*args, "--out", str(tmp_path / "t.csv"), "--device", "cpu"]) == 0
@@ -263,8 +264,10 @@ def test_forgetting_cache_is_not_reused_for_other_weights(
         energies.append(float(table["energy_eV"].iloc[0]))
     records = [json.loads(path.read_text()) for path in (tmp_path / "cache" / "ft").glob("*.json")]
     assert len(records) == 2 and len({record["model_key"] for record in records}) == 2
+    # each record names the bytes it was computed with, hashed here independently
     assert {record["model"]["model_sha256"] for record in records} == {
-        record["model_sha256"] for record in records
+        hashlib.sha256(Path(source).read_bytes()).hexdigest()
+        for source in (sevennet_0_file, perturbed_sevennet_file)
     }
     assert not np.isclose(energies[0], energies[1], rtol=0, atol=1e-6)
 

@@ -79,13 +79,15 @@ def _install_atomic_checkpoints(trainer_class) -> None:
     trainer_class.write_checkpoint = write_checkpoint_atomically
 
 
-def _install_deadline(trainer_class, deadline: float) -> None:
+def _install_deadline(trainer_class, deadline: float, *, clock=time.time) -> None:
+    """Wrap ``trainer_class.run_one_epoch``: raise :class:`DeadlineReached` before a training epoch
+    that would end after ``deadline``, judged by the previous one; ``clock()`` gives the time (s)."""
     run_one_epoch = trainer_class.run_one_epoch
     state = {"previous_start": None, "epochs": 0}
 
     def run_one_epoch_before_deadline(self, loader, is_train=False, *args, **kwargs):
         if is_train:
-            now = time.time()
+            now = clock()
             previous = state["previous_start"]
             epoch_seconds = now - previous if previous is not None else 0.0
             if state["epochs"] and now + epoch_seconds > deadline:

@@ -540,6 +540,9 @@ def _finetune_sevennet(
         loss=recipe.loss,
         huber_delta=recipe.huber_delta,
     )
+    from heo_calc.finetune.run_identity import record_or_check_run_identity
+
+    record_or_check_run_identity(out_dir, base, train_file, valid_file, recipe, resume=resume)
     refresh_graph_cache(train_dir, [train_file, valid_file])
     earlier_best = None
     if resume:
