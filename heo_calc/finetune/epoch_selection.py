@@ -39,21 +39,28 @@ def validation_curve(train_dir: Path) -> dict[int, dict[str, float]]:
     return curve
 
 
-def select_epoch(curve: dict[int, dict[str, float]], energy_mae_cap: float | None) -> tuple[int | None, str]:
-    """The chosen epoch (``None``: keep sevenn's best) and the rule that chose it, in words."""
+def select_epoch(
+    curve: dict[int, dict[str, float]], energy_mae_cap: float | None
+) -> tuple[int | None, str, bool]:
+    """The chosen epoch (``None``: no curve), the rule that chose it in words, and whether the cap chose it
+    (otherwise it is sevenn's own best, the lowest validation TotalLoss)."""
     if not curve:
-        return None, "no learning curve: sevenn's checkpoint_best.pth (lowest validation TotalLoss)"
+        return None, "no learning curve: sevenn's checkpoint_best.pth (lowest validation TotalLoss)", False
+    lowest_loss = min(curve, key=lambda e: (curve[e]["total_loss"], e))
     if energy_mae_cap is None:
-        epoch = min(curve, key=lambda e: (curve[e]["total_loss"], e))
-        return epoch, "lowest validation TotalLoss (sevenn's own choice)"
+        return lowest_loss, "lowest validation TotalLoss (sevenn's own choice)", False
     within = [e for e in curve if curve[e]["energy_mae_meV_per_atom"] <= energy_mae_cap]
     if not within:
-        epoch = min(curve, key=lambda e: (curve[e]["total_loss"], e))
-        return epoch, (
+        rule = (
             f"no epoch had validation energy MAE <= {energy_mae_cap:g} meV/atom: lowest validation TotalLoss"
         )
+        return lowest_loss, rule, False
     epoch = min(within, key=lambda e: (curve[e]["force_rmse_vector_meV_per_A"], e))
-    return epoch, f"lowest validation force RMSE among epochs with energy MAE <= {energy_mae_cap:g} meV/atom"
+    return (
+        epoch,
+        f"lowest validation force RMSE among epochs with energy MAE <= {energy_mae_cap:g} meV/atom",
+        True,
+    )
 
 
 def chosen_checkpoint(train_dir: Path, energy_mae_cap: float | None, record_dir: Path) -> Path:
@@ -63,9 +70,9 @@ def chosen_checkpoint(train_dir: Path, energy_mae_cap: float | None, record_dir:
     """
     train_dir = Path(train_dir)
     curve = validation_curve(train_dir)
-    epoch, rule = select_epoch(curve, energy_mae_cap)
-    path = train_dir / f"checkpoint_{epoch}.pth" if epoch is not None else None
-    if not rule.startswith("lowest validation force RMSE") or path is None or not path.is_file():
+    epoch, rule, capped = select_epoch(curve, energy_mae_cap)
+    path = train_dir / f"checkpoint_{epoch}.pth"
+    if not capped or not path.is_file():
         path = train_dir / "checkpoint_best.pth"  # the same epoch without a cap, kept atomically by sevenn
     record: dict[str, Any] = {
         "rule": rule,
