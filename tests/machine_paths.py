@@ -14,8 +14,8 @@ def machine_path_pattern(root: Path = ROOT, home: Path | None = None) -> re.Patt
 
     A folder that is the file system's root (a checkout at ``/heo-relax`` has ``/`` as parent)
     is no needle: ``/`` + separator would match every ``https://``. A match must start a path,
-    so the folder's name inside a URL (``https://host/work/``) or a longer path
-    (``/data/work/``) is not one.
+    so the folder's name inside a URL (``https://host/checkouts/``) or a longer path
+    (``/data/checkouts/``) is not one.
     """
     home = Path.home() if home is None else home
     folders = {folder for folder in (root, root.parent, home) if folder != Path(folder.anchor)}
