@@ -135,6 +135,8 @@ def test_bad_option_values_are_refused_before_any_data_is_read(tmp_path, capsys)
     assert "--huber-delta must be > 0" in capsys.readouterr().err
     assert main([*base, "--stiffness-labels", "-1"]) == 2
     assert "--stiffness-labels >= 0" in capsys.readouterr().err
+    assert main([*base, "--energy-mae-cap", "-1"]) == 2
+    assert "--energy-mae-cap must be a positive number" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 

@@ -318,6 +318,7 @@ def finetune(
         lr_warmup_steps=lr_warmup_steps,
         train_only=train_only,
         stiffness_labels=stiffness_labels,
+        energy_mae_cap=energy_mae_cap,
     )
     # Absolute, because the backends' trainers run with the output directory as cwd.
     out_dir = Path(out_dir).resolve()
@@ -401,6 +402,7 @@ def _check_arguments(
     lr_warmup_steps: int = 0,
     train_only: str | None = None,
     stiffness_labels: int = 0,
+    energy_mae_cap: float | None = None,
 ) -> bool:
     """Reject settings that cannot work, before any data is read; returns whether ``base`` is SevenNet."""
     from heo_calc.finetune.sevennet import SEVENNET_FOUNDATIONS
@@ -433,6 +435,8 @@ def _check_arguments(
             "--huber-delta must be > 0 and --lr-warmup-steps and --stiffness-labels >= 0, got "
             f"{huber_delta}, {lr_warmup_steps} and {stiffness_labels}"
         )
+    if energy_mae_cap is not None and not 0 < energy_mae_cap < float("inf"):
+        raise ValueError(f"--energy-mae-cap must be a positive number of meV/atom, got {energy_mae_cap}")
     if train_only not in {None, "last-block", "readout"}:
         raise ValueError(f"--train-only must be last-block or readout, got {train_only!r}")
     sevenn_only = (
@@ -444,11 +448,12 @@ def _check_arguments(
         or lr_warmup_steps
         or train_only
         or stiffness_labels
+        or energy_mae_cap is not None
     )
     if not is_sevennet and sevenn_only:
         raise ValueError(
             "--time-limit, --anchor-weights, --base-replay, --zero-stress-below, --loss, --lr-warmup-steps, "
-            "--train-only and --stiffness-labels work on SevenNet bases; "
+            "--train-only, --stiffness-labels and --energy-mae-cap work on SevenNet bases; "
             "for MACE use "
             "--method replay (mace-torch's multihead replay) and mace_run_train's own options"
         )
