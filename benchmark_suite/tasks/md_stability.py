@@ -366,12 +366,14 @@ class MDSizes:
     md_max_atoms: int
     md_nvt_steps: int
     md_nve_steps: int
-    md_timestep_fs: float = 2.0
-    md_temperature_K: float = 1200.0
-    md_friction_per_fs: float = 0.01
-    md_min_distance_fraction: float = 0.6
-    md_max_force_eV_A: float = 20.0
-    md_volume_band: float = 0.2
+    # The physics defaults are MDSettings' own (one place); the sizes stay flat fields because
+    # each one becomes a command-line option.
+    md_timestep_fs: float = MDSettings.timestep_fs
+    md_temperature_K: float = MDSettings.temperature_K
+    md_friction_per_fs: float = MDSettings.friction_per_fs
+    md_min_distance_fraction: float = MDSettings.min_distance_fraction
+    md_max_force_eV_A: float = MDSettings.max_force_eV_A
+    md_volume_band: float = MDSettings.volume_band
     md_relaxed_max_force: float = 0.01
 
     def settings(self) -> MDSettings:
