@@ -448,14 +448,20 @@ def heo_session(request: pytest.FixtureRequest) -> BenchmarkSession:
 
 
 @pytest.fixture
-def heo_calculator(heo_session: BenchmarkSession, heo_calc_name: str):
-    """The calculator under test, loaded once per session; skips with the reason if unavailable."""
+def heo_model(heo_session: BenchmarkSession, heo_calc_name: str):
+    """The model under test (:class:`heo_calc.model.ModelHandle`), opened once per session; skips with the reason if unavailable."""
     from benchmark_suite.session import CalculatorUnavailable
 
     try:
-        return heo_session.calculator(heo_calc_name)
+        return heo_session.model(heo_calc_name)
     except CalculatorUnavailable as error:
         pytest.skip(str(error))
+
+
+@pytest.fixture
+def heo_calculator(heo_model):
+    """The ASE calculator of the model under test (``heo_model.calculator()``), for your own benchmark tests."""
+    return heo_model.calculator()
 
 
 @pytest.fixture(scope="session")

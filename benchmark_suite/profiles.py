@@ -1,7 +1,8 @@
 """Benchmark profiles: how much of each task runs. ``quick`` is the default, ``full`` the real benchmark.
 
-A :class:`Profile` holds the settings every task shares (relaxation threshold and steps,
-symmetry tolerance, worst structures listed) and, per task, the sizes that task's record
+A :class:`Profile` holds the settings every task shares (one
+:class:`~heo_calc.relax.RelaxOptions`: relaxation threshold, steps, symmetry tolerance; the
+worst structures listed) and, per task, the sizes that task's record
 gives for the profile (:attr:`benchmark_suite.task_spec.TaskSpec.sizes`, documented in the
 task modules), read typed with ``profile.sizes(SPEC)``. This module names no task.
 """
@@ -9,11 +10,12 @@ task modules), read typed with ``profile.sizes(SPEC)``. This module names no tas
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final, TypeVar, overload
 
 from benchmark_suite.registry import TASKS
 from benchmark_suite.task_spec import TaskSpec
+from heo_calc.relax.single import RelaxOptions
 
 __all__ = ["PROFILES", "SHARED_CONTEXT", "Profile", "profile"]
 
@@ -26,18 +28,16 @@ class Profile:
 
     Attributes:
         name: ``quick`` or ``full``.
-        fmax: relaxation threshold (eV/Å; FrechetCellFilter applies it to the virial too).
-        max_steps: optimizer steps per relaxation.
-        symprec: spglib distance tolerance (Å) for space-group numbers (matbench-discovery: 1e-2).
+        relax: how the tasks relax: ``fmax`` (eV/Å; FrechetCellFilter applies it to the
+            virial too), ``max_steps``, and ``symprec``, the spglib distance tolerance (Å) of
+            symmetry-kept relaxations and of space-group numbers (matbench-discovery: 1e-2).
         worst_k: worst structures listed per task and calculator.
         task_sizes: per task name, the task's sizes (a frozen dataclass of its module, e.g.
             the ``...Sizes`` record of a task module), read typed with :meth:`sizes`.
     """
 
     name: str
-    fmax: float = 0.05
-    max_steps: int = 200
-    symprec: float = 1e-2
+    relax: RelaxOptions = RelaxOptions(fmax=0.05, max_steps=200)
     worst_k: int = 5
     task_sizes: Mapping[str, Any] = field(default_factory=dict)
 
@@ -60,26 +60,31 @@ class Profile:
     ) -> Profile:
         """A copy with shared fields and, per task name, size fields replaced (``None`` values are ignored).
 
-        ``profile.with_overrides(fmax=0.01, sizes={"some_task": {"n": 4}})``. An unknown shared
-        field or size field is a TypeError, an unknown task a KeyError.
+        ``profile.with_overrides(fmax=0.01, sizes={"some_task": {"n": 4}})``: fields of
+        :class:`~heo_calc.relax.RelaxOptions` (``fmax``, ``max_steps``, ``symprec``...) change
+        :attr:`relax`. An unknown shared field or size field is a TypeError, an unknown task a KeyError.
         """
         task_sizes = dict(self.task_sizes)
         for task, changes in (sizes or {}).items():
             given = {k: v for k, v in changes.items() if v is not None}
             if given:
                 task_sizes[task] = replace(self.sizes(task), **given)
-        return replace(self, **{k: v for k, v in shared.items() if v is not None}, task_sizes=task_sizes)
+        given = {k: v for k, v in shared.items() if v is not None}
+        relax_fields = {f.name for f in fields(RelaxOptions)}
+        relax = replace(self.relax, **{k: v for k, v in given.items() if k in relax_fields})
+        own = {k: v for k, v in given.items() if k not in relax_fields}
+        return replace(self, **own, relax=relax, task_sizes=task_sizes)
 
     def context(self) -> dict[str, Any]:
         """The shared settings and every task's ``TaskSpec.context`` sizes (tuples as lists), for the report."""
-        recorded: dict[str, Any] = {"fmax": self.fmax, "max_steps": self.max_steps}
+        recorded: dict[str, Any] = {"fmax": self.relax.fmax, "max_steps": self.relax.max_steps}
         for spec in TASKS.values():
             if spec.name not in self.task_sizes:  # registered after this profile was made
                 continue
             for name in spec.context:
                 value = getattr(self.sizes(spec.name), name)
                 recorded[name] = list(value) if isinstance(value, tuple) else value
-        recorded["symprec"] = self.symprec
+        recorded["symprec"] = self.relax.symprec
         return recorded
 
 
@@ -96,8 +101,8 @@ PROFILES: Final[dict[str, Profile]] = {
     # Every task's quick sizes (in its module): samples large enough to decide, for two
     # SevenNet-0-sized calculators in under 10 minutes on a shared 2-core CPU (measured:
     # see docs/benchmark.md).
-    "quick": profile("quick", fmax=0.05, max_steps=200),
+    "quick": profile("quick", relax=RelaxOptions(fmax=0.05, max_steps=200)),
     # The real benchmark: every task's full sizes (in its module), tighter relaxation;
     # budgets per task in docs/benchmark.md.
-    "full": profile("full", fmax=0.02, max_steps=1000),
+    "full": profile("full", relax=RelaxOptions(fmax=0.02, max_steps=1000)),
 }

@@ -1,4 +1,4 @@
-"""State of one benchmark run: options, cached calculators and structures, and the collected rows.
+"""State of one benchmark run: options, the models (opened once, :func:`heo_calc.model.open_model`), structures, and the collected rows.
 
 One :class:`BenchmarkSession` lives in each pytest process (the controller and every
 pytest-xdist worker). Results are written as small JSON part files into one rows
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmark_suite.profiles import Profile
+from heo_base.types import Device, RelaxEngineName
 
 if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from benchmark_suite.data import HEODataset
     from benchmark_suite.journal import RowJournal
     from benchmark_suite.tasks import TaskResult
+    from heo_calc.model import ModelHandle
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +52,9 @@ class BenchmarkOptions:
     reference_calc: str | None
     profile: Profile
     report_dir: Path | None
-    device: str = "auto"
+    device: Device = "auto"
     sqs_method: str = "swap"
-    relax_engine: str = "fast"
+    relax_engine: RelaxEngineName = "fast"
     unavailable: tuple[tuple[str, str], ...] = ()
     resume: bool = False
     tasks: tuple[
@@ -101,8 +103,8 @@ def check_resumable(rows_dir: Path, options: BenchmarkOptions) -> str:
     Otherwise what differs: the options (by key; the list of calculators may change) or a
     model's identity (old and new weights), and how to go on. Loading the calculators of the old run is the price of this check.
     """
-    from heo_calc.provenance import describe_identity, identity_key, model_identity
-    from heo_calc.registry import get_calculator
+    from heo_calc.model import open_model
+    from heo_calc.provenance import describe_identity, identity_key
 
     stored = json.loads((Path(rows_dir) / RUN_FILE).read_text(encoding="utf-8"))
     current = json.loads(json.dumps(options.context(), default=str))
@@ -114,7 +116,8 @@ def check_resumable(rows_dir: Path, options: BenchmarkOptions) -> str:
         shown = "; ".join(f"{k}: {stored.get(k)!r} then, {current.get(k)!r} now" for k in different)
         return f"the interrupted run in {rows_dir} had other options ({shown}); {fix}"
     for name, old in collect_parts(rows_dir).identities.items():
-        new = model_identity(get_calculator(name, device=options.device), name)
+        with open_model(name, device=options.device) as model:
+            new = model.identity()
         if identity_key(new) != identity_key(old):
             return (
                 f"{name} has other weights than in the interrupted run: {describe_identity(old)} then, "
@@ -134,7 +137,7 @@ class BenchmarkSession:
         self.options = options
         self.rows_dir = Path(rows_dir)
         self.worker_id = worker_id
-        self._calculators: dict[str, Calculator | CalculatorUnavailable] = {}
+        self._models: dict[str, ModelHandle | CalculatorUnavailable] = {}
         self._dataset: HEODataset | None = None
         self._inputs: dict[str, Any] = {}
         self._counter = itertools.count()
@@ -142,32 +145,38 @@ class BenchmarkSession:
         # (start time and pid) keeps their names apart.
         self._token = f"{int(time.time()):x}{os.getpid():x}"
 
-    # ---- calculators ------------------------------------------------------------------
+    # ---- models -----------------------------------------------------------------------
 
-    def calculator(self, name: str) -> Calculator:
-        """The calculator registered as ``name``, loaded once; raises :class:`CalculatorUnavailable`."""
-        if name not in self._calculators:
-            self._calculators[name] = self._load(name)
-        loaded = self._calculators[name]
+    def model(self, name: str) -> ModelHandle:
+        """The model registered as ``name`` (:func:`heo_calc.model.open_model`), loaded once and its identity recorded.
+
+        Raises :class:`CalculatorUnavailable` (the reason, for the tests to skip with).
+        """
+        if name not in self._models:
+            self._models[name] = self._load(name)
+        loaded = self._models[name]
         if isinstance(loaded, CalculatorUnavailable):
             raise loaded
         return loaded
 
-    def _load(self, name: str) -> Calculator | CalculatorUnavailable:
+    def calculator(self, name: str) -> Calculator:
+        """The ASE calculator of :meth:`model`; raises :class:`CalculatorUnavailable`."""
+        return self.model(name).calculator()
+
+    def _load(self, name: str) -> ModelHandle | CalculatorUnavailable:
         from heo_calc.errors import HEOCalcError
-        from heo_calc.registry import get_calculator
+        from heo_calc.model import open_model
 
         try:
-            calculator = get_calculator(name, device=self.options.device)
+            model = open_model(name, device=self.options.device)
+            model.calculator()  # loaded now: a model that cannot load skips its tests with the reason
         except HEOCalcError as error:
             reason = f"{name!r} is not available here: {error}"
         except Exception as error:  # a third-party factory may fail in any way: skip it, run the rest
             reason = f"{name!r} failed to load ({type(error).__name__}: {error})"
         else:
-            from heo_calc.provenance import model_identity
-
-            self._write_part("identity", {"calculator": name, "identity": model_identity(calculator, name)})
-            return calculator
+            self._write_part("identity", {"calculator": name, "identity": model.identity()})
+            return model
         reason += " (`heo-calc list` shows every calculator and why it cannot load)"
         self.record_skip(name, reason)
         return CalculatorUnavailable(reason)

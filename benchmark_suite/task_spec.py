@@ -211,8 +211,9 @@ class TaskSpec(Generic[S]):
         prepare: ``prepare(session, profile)``: the task's inputs, the same for every
             calculator (prepared once per session); raises :class:`TaskSkip` when the data
             do not allow the task. ``None``: no inputs.
-        run: ``run(inputs, calculator, calculator_name, session)``: the task's rows for one
-            calculator (a :class:`~benchmark_suite.tasks.TaskResult`).
+        run: ``run(inputs, model, session)``: the task's rows for one model, a
+            :class:`heo_calc.model.ModelHandle` (``model.calculator()``, ``model.label``,
+            ``model.identity()``), as a :class:`~benchmark_suite.tasks.TaskResult`.
         expected_rows: ``expected_rows(inputs)``: how many rows a run gives (checked by the test).
         context: the size fields recorded in the report's context (``summary.json``) and in
             the run record that ``--heo-resume`` checks (names unique across tasks).

@@ -30,7 +30,7 @@ import numpy as np
 def _structures(data: str | None, n_data: int, n_rocksalt: int):
     from ase.io import read
 
-    from benchmark_suite.substitution import substituted_structure
+    from benchmark_suite.tasks.substitution_cells import substituted_structure
     from heo_calc.structures import rocksalt_heo_supercell
     from heo_calc.structures.perturb import rattle
 
@@ -67,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from heo_calc.registry import get_calculator
-    from heo_calc.relax import relax_many
+    from heo_calc.relax import RelaxOptions, relax_many
 
     calculator = get_calculator(args.calc)
     structures = _structures(args.data, args.n_data, args.n_rocksalt)
@@ -84,16 +84,9 @@ def main() -> None:
         fire_energy = None
         for optimizer, alpha in variants:
             label = optimizer if optimizer == "fire" else f"{optimizer} α={alpha:g}"
-            options = {"initial_hessian": alpha} if alpha else {}
-            (result,) = relax_many(
-                [atoms],
-                calculator,
-                fmax=args.fmax,
-                optimizer=optimizer,
-                strategy="sequential",
-                progress=False,
-                **options,
-            )
+            hessian = {"initial_hessian": alpha} if alpha else {}
+            options = RelaxOptions(fmax=args.fmax, optimizer=optimizer, **hessian)
+            (result,) = relax_many([atoms], calculator, options, strategy="sequential", progress=False)
             energy = result.energy / len(atoms)
             fire_energy = energy if optimizer == "fire" else fire_energy
             difference = 1000 * (energy - fire_energy)

@@ -44,8 +44,9 @@ def _structures(n: int):
 def run_variant(variant: str, calc: str, n: int, fmax: float, max_batch_atoms: int) -> dict:
     """Relax ``n`` structures with one variant in this process; timings in seconds."""
     began = time.perf_counter()
+    from heo_calc.model import open_model
     from heo_calc.registry import get_calculator
-    from heo_calc.relax import relax_many
+    from heo_calc.relax import RelaxOptions, relax_many
 
     imported = time.perf_counter()
     calculator = get_calculator(calc)
@@ -54,21 +55,28 @@ def run_variant(variant: str, calc: str, n: int, fmax: float, max_batch_atoms: i
     warm.calc = calculator
     warm.get_forces()  # first call: CUDA context, kernels, graph code paths
     ready = time.perf_counter()
-    options = {"fmax": fmax, "progress": False}
+    options = RelaxOptions(fmax=fmax)
     if variant == "plain":
-        results = relax_many(structures, calculator, optimizer="fire", strategy="sequential", **options)
+        fire = RelaxOptions(fmax=fmax, optimizer="fire")
+        results = relax_many(structures, calculator, fire, strategy="sequential", progress=False)
     elif variant == "sequential":
-        results = relax_many(structures, calculator, strategy="sequential", **options)
+        results = relax_many(structures, calculator, options, strategy="sequential", progress=False)
     elif variant == "processes":
         from heo_calc.relax.strategies import usable_cores
 
-        results = relax_many(structures, calc, workers=usable_cores(), **options)
+        with open_model(calc, workers=usable_cores()) as model:
+            results = relax_many(structures, model, options, progress=False)
     elif variant == "lockstep":
         results = relax_many(
-            structures, calculator, strategy="lockstep", max_batch_atoms=max_batch_atoms, **options
+            structures,
+            calculator,
+            options,
+            strategy="lockstep",
+            max_batch_atoms=max_batch_atoms,
+            progress=False,
         )
     else:
-        results = relax_many(structures, calculator, **options)
+        results = relax_many(structures, calculator, options, progress=False)
     elapsed = time.perf_counter() - ready
     peak_kib = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

@@ -35,13 +35,13 @@ def _machine() -> dict:
 
 
 def _parents_beforehand(compositions, settings, out: Path, client) -> float:
-    from heo_calc.screening.engine import open_engine
+    from heo_calc.model import open_model
     from heo_calc.screening.references import relax_parents
 
     cations = sorted({c for composition in compositions for c in composition.cations})
     started = time.perf_counter()
-    with open_engine(settings.calculator, device=settings.device, executor=client) as engine:
-        parents = relax_parents(cations, settings, engine, out / "parents-beforehand", progress=False)
+    with open_model(settings.calculator, device=settings.device, executor=client) as model:
+        parents = relax_parents(cations, settings, model, out / "parents-beforehand", progress=False)
     seconds = time.perf_counter() - started
     failed = [p.formula for p in parents.values() if not p.usable]
     if failed:
@@ -82,13 +82,19 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     from distributed import Client, LocalCluster
 
+    from heo_calc.relax import RelaxOptions
     from heo_calc.screening import ScreenSettings, pool_compositions
 
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
     compositions = pool_compositions(args.pool, 5)[: args.n]
     settings = ScreenSettings(
-        lattice="rocksalt", calculator=args.calc, realizations=1, sites=40, fmax=args.fmax, device="cpu"
+        lattice="rocksalt",
+        calculator=args.calc,
+        realizations=1,
+        sites=40,
+        relax=RelaxOptions(fmax=args.fmax),
+        device="cpu",
     )
     report = {
         "calculator": args.calc,

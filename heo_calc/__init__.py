@@ -12,9 +12,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "HEOCalculator",
+    "ModelHandle",
+    "RelaxOptions",
     "RelaxResult",
     "available_calculators",
     "get_calculator",
+    "open_model",
     "relax_many",
 ]
 
@@ -24,13 +27,17 @@ _LAZY = {
     "available_calculators": "heo_calc.registry",
     "get_calculator": "heo_calc.registry",
     "relax_many": "heo_calc.relax",
+    "RelaxOptions": "heo_calc.relax",
     "RelaxResult": "heo_calc.relax",
+    "open_model": "heo_calc.model",
+    "ModelHandle": "heo_calc.model",
 }
 
 if TYPE_CHECKING:
     from heo_calc.calculator import HEOCalculator
+    from heo_calc.model import ModelHandle, open_model
     from heo_calc.registry import available_calculators, get_calculator
-    from heo_calc.relax import RelaxResult, relax_many
+    from heo_calc.relax import RelaxOptions, RelaxResult, relax_many
 
 
 def __getattr__(name: str) -> Any:

@@ -39,7 +39,11 @@ class OutputFolderError(HEOCalcError, ValueError):
 
 
 class Decisive(Protocol):
-    """Settings that say which of their fields decide the numbers (compared on ``--resume``)."""
+    """Settings that say which of their fields decide the numbers (compared on ``--resume``).
+
+    A settings class may also have ``implied_by_older_records``: for fields that records of
+    older versions did not store, the value those runs used.
+    """
 
     def decisive(self) -> dict[str, Any]: ...
 
@@ -128,6 +132,8 @@ class RunFolder:
             )
         if stored is None:
             return
+        implied = getattr(settings, "implied_by_older_records", {})
+        stored = {**{k: v for k, v in implied.items() if k not in stored}, **stored}
         differing = {k: (stored.get(k), v) for k, v in settings.decisive().items() if stored.get(k) != v}
         if resume and differing:
             detail = ", ".join(f"{k}: {old!r} there, {new!r} now" for k, (old, new) in differing.items())

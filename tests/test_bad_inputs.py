@@ -19,6 +19,7 @@ from ase import Atoms
 from ase.io import read, write
 
 from heo_calc.cli import main
+from heo_calc.model import open_model
 from heo_calc.structures import rocksalt_heo_supercell
 
 
@@ -103,7 +104,7 @@ def test_relax_many_gives_a_failed_row_for_og_and_takes_one_atoms(toy):
     (single,) = relax_many(_cells(1)[0], toy, progress=False)
     assert single.status == "ok" and single.name == "cell-0"
     with pytest.raises(ValueError, match="workers must be >= 1"):
-        relax_many(_cells(1), toy, workers=-3, progress=False)
+        open_model(toy, workers=-3)
 
 
 def test_a_model_error_inside_a_worker_is_that_structures_failure_not_a_broken_pool(toy, monkeypatch, caplog):
@@ -123,7 +124,7 @@ def test_a_model_error_inside_a_worker_is_that_structures_failure_not_a_broken_p
 
     monkeypatch.setattr(strategies, "relax_in_worker", model_breaks_on_cell_1)
     with ThreadPoolExecutor(2) as pool:
-        results = relax_many(_cells(3), toy, executor=pool, progress=False)
+        results = relax_many(_cells(3), open_model(toy, executor=pool), progress=False)
     assert [r.status for r in results] == ["ok", "failed", "ok"]
     assert results[1].error == "RuntimeError: CUDA error: an illegal memory access"
     assert "the executor failed" not in caplog.text  # not taken for a broken pool: nothing recomputed here

@@ -203,11 +203,15 @@ def test_profiles_give_each_task_its_typed_sizes_and_record_the_same_context_as_
         None,
         (0, 1),
     )
-    assert (full.fmax, full.max_steps) == (0.02, 1000)
+    assert (full.relax.fmax, full.relax.max_steps) == (0.02, 1000)
     changed = quick.with_overrides(
         fmax=0.01, sizes={"rattle_relax": {"rattle_sigma": 0.1}, "accuracy": {"accuracy_n_test": None}}
     )
-    assert (changed.sizes(rattle).rattle_sigma, changed.fmax, changed.sizes(accuracy).accuracy_n_test) == (
+    assert (
+        changed.sizes(rattle).rattle_sigma,
+        changed.relax.fmax,
+        changed.sizes(accuracy).accuracy_n_test,
+    ) == (
         0.1,
         0.01,
         64,

@@ -8,6 +8,7 @@ import pytest
 from heo_calc.backends.capabilities import capabilities_of, covered_atomic_numbers
 from heo_calc.committee import CommitteeCalculator, CommitteeError, combine
 from heo_calc.errors import ModelWeightsNotFoundError, UnknownCalculatorError
+from heo_calc.relax import RelaxOptions
 from heo_calc.structures import rocksalt_heo_supercell
 
 
@@ -126,7 +127,7 @@ def test_a_committee_needs_two_members(sevennet_calculator):
 def test_relax_many_reports_the_final_committee_spread(committee, cell):
     from heo_calc.relax import relax_many
 
-    [result] = relax_many([cell], committee, fmax=0.1, relax_cell=False, progress=False)
+    [result] = relax_many([cell], committee, RelaxOptions(fmax=0.1, relax_cell=False), progress=False)
     assert result.status != "failed", result.error
     final = result.atoms.copy()
     final.calc = committee

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from benchmark_suite.substitution import PARENT_LATTICES as BENCHMARK_HEOS
+from benchmark_suite.tasks.substitution_cells import PARENT_LATTICES as BENCHMARK_HEOS
 from heo_calc.structures import ROCKSALT_HEO_LATTICE_PARAMETER
 from heo_calc.structures.experimental import (
     EXPERIMENTAL_LATTICES,

@@ -15,9 +15,12 @@ from benchmark_suite.metrics import metric_table
 from benchmark_suite.report import build_report, write_report
 from benchmark_suite.tasks import RattleSettings, run_rattle_relax
 from benchmark_suite.tasks.accuracy import relative_energy_pairs
+from heo_calc.relax import RelaxOptions
 from heo_calc.structures.perturb import symmetric_rattle
 
-SETTINGS = RattleSettings(sigma=0.05, strain=0.01, seed=0, fmax=1e-3, max_steps=400, engine="sequential")
+SETTINGS = RattleSettings(
+    sigma=0.05, strain=0.01, seed=0, relax=RelaxOptions(fmax=1e-3, max_steps=400), engine="sequential"
+)
 
 
 @pytest.fixture(scope="module")

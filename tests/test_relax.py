@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ase.calculators.calculator import Calculator, all_changes
 
-from heo_calc import relax_many
+from heo_calc import RelaxOptions, open_model, relax_many
 from heo_calc.structures import rocksalt_heo_supercell
 
 
@@ -17,9 +17,13 @@ def _small_cells(n: int = 3):
 def test_fast_path_reaches_the_fire_minimum(sevennet_calculator):
     structures = _small_cells(3)
     plain = relax_many(
-        structures, sevennet_calculator, fmax=0.02, optimizer="fire", strategy="sequential", progress=False
+        structures,
+        sevennet_calculator,
+        RelaxOptions(fmax=0.02, optimizer="fire"),
+        strategy="sequential",
+        progress=False,
     )
-    fast = relax_many(structures, sevennet_calculator, fmax=0.02, progress=False)
+    fast = relax_many(structures, sevennet_calculator, RelaxOptions(fmax=0.02), progress=False)
     for reference, result, atoms in zip(plain, fast, structures):
         assert reference.converged and result.converged
         assert result.energy < result.initial_energy
@@ -40,7 +44,9 @@ def test_lockstep_batches_agree_with_sequential_step_for_step(sevennet_calculato
 def test_worker_processes_agree_with_sequential():
     structures = _small_cells(3)
     sequential = relax_many(structures, "sevennet-0", strategy="sequential", progress=False)
-    parallel = relax_many(structures, "sevennet-0", workers=2, progress=False)
+    with open_model("sevennet-0", workers=2) as model:
+        parallel = relax_many(structures, model, progress=False)
+        assert model.where == "2 local worker processes"
     assert [r.name for r in parallel] == [r.name for r in sequential]
     for a, b in zip(sequential, parallel):
         assert a.n_steps == b.n_steps
@@ -104,11 +110,11 @@ def test_results_carry_the_relaxed_structure_and_trajectory(sevennet_calculator,
 
 def test_invalid_arguments_are_rejected(sevennet_calculator):
     with pytest.raises(ValueError, match="unknown optimizer 'newton'"):
-        relax_many(_small_cells(1), sevennet_calculator, optimizer="newton")
+        relax_many(_small_cells(1), sevennet_calculator, RelaxOptions(optimizer="newton"))
     with pytest.raises(ValueError, match="fmax must be > 0"):
-        relax_many(_small_cells(1), sevennet_calculator, fmax=0)
+        relax_many(_small_cells(1), sevennet_calculator, RelaxOptions(fmax=0))
     with pytest.raises(ValueError, match="fmax must be > 0 eV/Å and finite"):
-        relax_many(_small_cells(1), sevennet_calculator, fmax=float("inf"))
+        relax_many(_small_cells(1), sevennet_calculator, RelaxOptions(fmax=float("inf")))
 
 
 def test_a_broken_worker_pool_falls_back_to_the_sequential_loop(monkeypatch, caplog):
@@ -118,7 +124,7 @@ def test_a_broken_worker_pool_falls_back_to_the_sequential_loop(monkeypatch, cap
         def submit(self, *args, **kwargs):
             raise OSError("cannot start processes here")
 
-    results = relax_many(_small_cells(2), "sevennet-0", executor=BrokenExecutor(), progress=False)
+    results = relax_many(_small_cells(2), open_model("sevennet-0", executor=BrokenExecutor()), progress=False)
     assert [r.status for r in results] == ["ok", "ok"]
     assert "the executor failed (OSError: cannot start processes here); 2 structures left" in caplog.text
 
@@ -158,9 +164,7 @@ def test_the_initial_hessian_guess_is_what_the_quasi_newton_optimizers_start_fro
     (result,) = relax_many(
         [atoms],
         exact,
-        fmax=1e-6,
-        optimizer=optimizer,
-        relax_cell=False,
+        RelaxOptions(fmax=1e-06, optimizer=optimizer, relax_cell=False),
         strategy="sequential",
         progress=False,
     )
@@ -171,9 +175,7 @@ def test_the_initial_hessian_guess_is_what_the_quasi_newton_optimizers_start_fro
     (slower,) = relax_many(
         [atoms],
         stiff,
-        fmax=1e-6,
-        optimizer=optimizer,
-        relax_cell=False,
+        RelaxOptions(fmax=1e-06, optimizer=optimizer, relax_cell=False),
         strategy="sequential",
         progress=False,
     )
@@ -193,10 +195,7 @@ def test_the_default_lbfgs_rescales_its_initial_hessian_to_the_measured_curvatur
         (result,) = relax_many(
             [atoms],
             _HarmonicCalculator(sites, stiffness),
-            fmax=1e-4,
-            max_steps=200,
-            optimizer=optimizer,
-            relax_cell=False,
+            RelaxOptions(fmax=0.0001, max_steps=200, optimizer=optimizer, relax_cell=False),
             strategy="sequential",
             progress=False,
         )
@@ -243,7 +242,11 @@ def test_the_cell_filters_logm_accuracy_warnings_do_not_reach_the_user(monkeypat
     sites = atoms.positions.copy()
     atoms.positions += np.random.default_rng(1).normal(scale=0.03, size=sites.shape)
     (result,) = relax_many(
-        [atoms], _HarmonicCalculator(sites, stiffness=20.0), fmax=1e-3, strategy="sequential", progress=False
+        [atoms],
+        _HarmonicCalculator(sites, stiffness=20.0),
+        RelaxOptions(fmax=0.001),
+        strategy="sequential",
+        progress=False,
     )
     assert result.converged and calls  # the filter did take logarithms
     assert not [w for w in recwarn if "logm" in str(w.message)]

@@ -15,6 +15,7 @@ import toy_ionic
 from ase.io import write
 
 from heo_calc.cli import main
+from heo_calc.model import open_model
 from heo_calc.relax import relax_many
 from heo_calc.screening import ScreenSettings, parse_cations, run_screen
 from heo_calc.structures import rocksalt_heo_supercell
@@ -46,8 +47,8 @@ def _cells(n: int = 4):
 def test_relax_many_on_a_dask_cluster_matches_this_process_and_builds_one_model_per_worker(toy, cluster):
     here = relax_many(_cells(), toy, progress=False)
     with distributed.Client(cluster) as client:
-        by_client = relax_many(_cells(), toy, executor=client, progress=False)
-        by_executor = relax_many(_cells(), toy, executor=client.get_executor(), progress=False)
+        by_client = relax_many(_cells(), open_model(toy, executor=client), progress=False)
+        by_executor = relax_many(_cells(), open_model(toy, executor=client.get_executor()), progress=False)
         builds = client.run(toy_ionic.builds_in_this_process)
     for results in (by_client, by_executor):
         assert [r.name for r in results] == [r.name for r in here]
@@ -120,7 +121,7 @@ def test_an_error_of_the_callers_callback_is_not_taken_for_a_broken_executor(toy
         raise ValueError("disk full")
 
     with ThreadPoolExecutor(1) as pool, pytest.raises(ValueError, match="disk full"):
-        relax_many(_cells(2), toy, executor=pool, on_result=refuse, progress=False)
+        relax_many(_cells(2), open_model(toy, executor=pool), on_result=refuse, progress=False)
 
 
 def test_an_unreachable_scheduler_is_a_clear_error():

@@ -79,12 +79,19 @@ def _held_run(structures: Path, out: Path, toy_dir: Path) -> subprocess.Popen:
         text=True,
     )
     deadline = time.monotonic() + 120
-    while len(list((out / "results").glob("*.json"))) < HELD:
+    # The summary is rebuilt after each structure's record: wait for both, or a kill can fall between.
+    while len(list((out / "results").glob("*.json"))) < HELD or _summary_rows(out) < HELD:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"the run ended or stalled before {HELD} structures: {process.communicate()}")
         time.sleep(0.05)
     return process
+
+
+def _summary_rows(out: Path) -> int:
+    """Rows in ``out/summary.json`` so far (0 before it exists; it is written atomically)."""
+    summary = out / "summary.json"
+    return len(json.loads(summary.read_text())["results"]) if summary.exists() else 0
 
 
 def _rows(out: Path) -> list[dict]:

@@ -10,6 +10,7 @@ import toy_ionic
 
 from heo_calc.cli import main
 from heo_calc.errors import CompositionError
+from heo_calc.relax import RelaxOptions
 from heo_calc.screening import ScreenSettings, parse_cations, run_screen
 from heo_calc.screening.store import ScreenStore
 
@@ -26,7 +27,9 @@ def _screen(out, *extra: str) -> int:
 
 def test_one_cation_has_zero_mixing_energy_against_its_own_parent(toy, tmp_path):
     # a different cell size (8 sites) from the parent's (32) and its own rattle: only the energy per site matters
-    settings = ScreenSettings(lattice="rocksalt", calculator=toy, realizations=1, sites=8, fmax=1e-4)
+    settings = ScreenSettings(
+        lattice="rocksalt", calculator=toy, realizations=1, sites=8, relax=RelaxOptions(fmax=1e-4)
+    )
     (record,) = run_screen([parse_cations("Mg")], settings, tmp_path, progress=False).records
     assert record.summary.status == "ok"
     assert abs(record.summary.mixing_energy_meV_per_atom_mean) < 1e-3  # 1e-6 eV/atom

@@ -9,8 +9,8 @@ import pytest
 from ase import Atoms
 
 from benchmark_suite.profiles import PROFILES
-from benchmark_suite.substitution import PARENT_LATTICES as BENCHMARK_HEOS
-from benchmark_suite.substitution import substituted_structure as benchmark_structure
+from benchmark_suite.tasks.substitution_cells import PARENT_LATTICES as BENCHMARK_HEOS
+from benchmark_suite.tasks.substitution_cells import substituted_structure as benchmark_structure
 from heo_calc.errors import CompositionError
 from heo_calc.structures import sqs
 from heo_calc.structures.bonds import bond_lengths

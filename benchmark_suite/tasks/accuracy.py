@@ -30,6 +30,7 @@ from benchmark_suite.task_spec import (
 )
 from benchmark_suite.tasks.common import ReferenceFit, TaskResult, validator
 from heo_base.units import EV_PER_A3_TO_GPA, MEV
+from heo_calc.model import ModelHandle
 from heo_calc.status import Status
 
 NAME: Final = "accuracy"
@@ -293,8 +294,9 @@ def prepare(session: SessionView, profile: Any) -> AccuracyInputs:
     return AccuracyInputs(test, fit, profile.worst_k)
 
 
-def run(inputs: AccuracyInputs, calculator: Calculator, name: str, session: SessionView) -> TaskResult:
+def run(inputs: AccuracyInputs, model: ModelHandle, session: SessionView) -> TaskResult:
     """:func:`run_accuracy` on the prepared structures."""
+    calculator, name = model.calculator(), model.label
     return run_accuracy(calculator, name, inputs.test, inputs.fit, worst_k=inputs.worst_k)
 
 

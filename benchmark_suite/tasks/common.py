@@ -15,12 +15,15 @@ import pandas as pd
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 
+from heo_base.types import RELAX_ENGINES, RelaxEngineName
+from heo_calc.model import ModelHandle
+from heo_calc.relax.single import RelaxOptions
 from heo_calc.status import Status
 
 __all__ = [
     "ReferenceFit",
     "TaskResult",
-    "engine_arguments",
+    "engine_strategy",
     "relax",
     "relaxation_columns",
     "single_point_energy",
@@ -84,32 +87,28 @@ def single_point_energy(calculator: Calculator | None, atoms: Atoms) -> tuple[fl
     return (energy, "") if np.isfinite(energy) else (float("nan"), "non-finite energy")
 
 
-def engine_arguments(calculator: Calculator, engine: str) -> dict[str, Any]:
-    """``calculator`` and ``strategy`` keyword arguments for :func:`heo_calc.relax_many`.
+def engine_strategy(engine: RelaxEngineName | str) -> str:
+    """The :func:`heo_calc.relax_many` strategy of a benchmark relax engine.
 
-    ``fast``: the engine's own choice with the loaded calculator (lock-step batches on a
-    GPU, in this process on a CPU); ``sequential``: one structure after another.
+    ``fast``: the engine's own choice (lock-step batches on a GPU, in this process on a
+    CPU); ``sequential``: one structure after another.
     """
-    if engine == "fast":
-        return {"calculator": calculator, "strategy": "auto"}
-    if engine == "sequential":
-        return {"calculator": calculator, "strategy": "sequential"}
-    raise ValueError(f"unknown relax engine {engine!r}; choose fast or sequential")
+    if engine not in RELAX_ENGINES:
+        raise ValueError(f"unknown relax engine {engine!r}; choose {' or '.join(RELAX_ENGINES)}")
+    return "auto" if engine == "fast" else "sequential"
 
 
 def relax(
-    calculator: Calculator, structures: Sequence[Atoms], *, engine: str, fmax: float, max_steps: int
+    model: ModelHandle | Calculator,
+    structures: Sequence[Atoms],
+    *,
+    engine: RelaxEngineName | str,
+    options: RelaxOptions,
 ) -> list[Any]:
-    """Relax ``structures`` (cell too) to ``fmax`` (eV/Å) in at most ``max_steps``; one RelaxResult each."""
+    """Relax ``structures`` with ``options`` (:class:`~heo_calc.relax.RelaxOptions`); one RelaxResult each."""
     from heo_calc.relax import relax_many
 
-    return relax_many(
-        list(structures),
-        **engine_arguments(calculator, engine),
-        fmax=fmax,
-        max_steps=max_steps,
-        progress=False,
-    )
+    return relax_many(list(structures), model, options, strategy=engine_strategy(engine), progress=False)
 
 
 def relaxation_columns(result: Any) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from benchmark_suite.statistics import mean_metric, median_metric
 from benchmark_suite.task_spec import ReportView, SessionView, SizeOption, TaskMetric, TaskSkip, TaskSpec
 from benchmark_suite.tasks.common import TaskResult, validator
 from heo_base.units import MEV
+from heo_calc.model import ModelHandle
 from heo_calc.status import Status
 
 NAME: Final = "md_stability"
@@ -420,8 +421,9 @@ def prepare(session: SessionView, profile: Any) -> MDInputs:
     return MDInputs(cells, sizes.settings())
 
 
-def run(inputs: MDInputs, calculator: Calculator, name: str, session: SessionView) -> TaskResult:
+def run(inputs: MDInputs, model: ModelHandle, session: SessionView) -> TaskResult:
     """:func:`run_md_stability` on the prepared cells, journaled for ``--heo-resume``."""
+    calculator, name = model.calculator(), model.label
     return run_md_stability(calculator, name, inputs.cells, inputs.settings, session.journal(NAME, name))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import numpy as np
@@ -31,8 +31,11 @@ from benchmark_suite.task_spec import (
     TaskSkip,
     TaskSpec,
 )
-from benchmark_suite.tasks.common import TaskResult, engine_arguments, relaxation_columns, single_point_energy
+from benchmark_suite.tasks.common import TaskResult, relax, relaxation_columns, single_point_energy
+from heo_base.types import RelaxEngineName
 from heo_base.units import MEV
+from heo_calc.model import ModelHandle
+from heo_calc.relax.single import RelaxOptions
 from heo_calc.status import Status
 
 NAME: Final = "rattle_relax"
@@ -56,17 +59,27 @@ Job = tuple[Atoms, Atoms, str, str]
 
 @dataclass(frozen=True)
 class RattleSettings:
-    """How the rattle-and-relax task perturbs and relaxes (lengths Å, strain fraction, fmax eV/Å)."""
+    """How the rattle-and-relax task perturbs and relaxes.
+
+    Attributes:
+        sigma: standard deviation of the Gaussian rattle (Å).
+        strain: largest component of the symmetric strain of the symmetric start (0.01: ±1 %).
+        seed: seed of the first structure (the others: ``seed + index``).
+        relax: how every structure is relaxed (:class:`~heo_calc.relax.RelaxOptions`): ``fmax``
+            (eV/Å) of the free supercells, ``max_steps``, and ``symprec`` (Å), the tolerance of
+            the kept space groups and of the space-group numbers reported.
+        engine: ``fast`` or ``sequential`` (:func:`benchmark_suite.tasks.common.engine_strategy`).
+        from_dft: also relax from the DFT structure itself (``*_from_dft`` rows).
+        symmetric_fmax: ``fmax`` (eV/Å) of the stored cells' relaxations (``None``: ``relax.fmax``).
+    """
 
     sigma: float = 0.05
     strain: float = 0.01
     seed: int = 0
-    fmax: float = 0.05
-    max_steps: int = 200
-    engine: str = "fast"
-    symprec: float = 1e-2
-    from_dft: bool = True  # also relax from the DFT structure itself (``*_from_dft`` rows)
-    symmetric_fmax: float | None = None  # of the stored cells' relaxations (None: fmax); free ones use fmax
+    relax: RelaxOptions = RelaxOptions(fmax=0.05, max_steps=200)
+    engine: RelaxEngineName = "fast"
+    from_dft: bool = True
+    symmetric_fmax: float | None = None
 
 
 def _geometry_columns(final: Atoms, reference: Atoms, *, symprec: float) -> dict[str, Any]:
@@ -126,11 +139,13 @@ def _rattle_row(
     }
     if result.status == Status.FAILED:
         row.update(dict.fromkeys(_GEOMETRY_KEYS, np.nan), e_above_dft_min_meV=np.nan, symmetry_match=False)
-        row.update(spg_DFT=geometry.spacegroup_number(reference, symprec=settings.symprec), spg_relaxed=0)
+        row.update(
+            spg_DFT=geometry.spacegroup_number(reference, symprec=settings.relax.symprec), spg_relaxed=0
+        )
         return row
     e_dft_geometry, error = single_point_energy(calculator, reference)
     row.update(
-        _geometry_columns(result.atoms, reference, symprec=settings.symprec),
+        _geometry_columns(result.atoms, reference, symprec=settings.relax.symprec),
         e_above_dft_min_meV=(result.energy - e_dft_geometry) / n * MEV,
         energy_per_atom=result.energy / n,
     )
@@ -152,17 +167,13 @@ def _relax_rows(
     Jobs whose row the ``journal`` holds are not relaxed again; the others go to the engine
     in chunks of :data:`benchmark_suite.journal.CHUNK`, each chunk's rows journaled when done.
     """
-    from heo_calc.relax import relax_many
 
     def relax_chunk(chunk: list[Job]) -> list[dict[str, Any]]:
-        results = relax_many(
+        results = relax(
+            calculator,
             [start for _, start, _, _ in chunk],
-            **engine_arguments(calculator, settings.engine),
-            fmax=fmax,
-            max_steps=settings.max_steps,
-            progress=False,
-            keep_symmetry=keep_symmetry,
-            symprec=settings.symprec,
+            engine=settings.engine,
+            options=replace(settings.relax, fmax=fmax, keep_symmetry=keep_symmetry),
         )
         return [
             _rattle_row(
@@ -209,9 +220,9 @@ def _jobs(
     for index, reference in enumerate(references):
         parent = _parent_id(reference, index)
         start = symmetric_rattle(
-            reference, settings.sigma, settings.strain, settings.seed + index, symprec=settings.symprec
+            reference, settings.sigma, settings.strain, settings.seed + index, symprec=settings.relax.symprec
         )
-        low = geometry.spacegroup_number(reference, symprec=settings.symprec) in LOW_SYMMETRY_GROUPS
+        low = geometry.spacegroup_number(reference, symprec=settings.relax.symprec) in LOW_SYMMETRY_GROUPS
         jobs, names = (
             (low_symmetry_jobs, (LOW_SYMMETRY, LOW_SYMMETRY_FROM_DFT))
             if low
@@ -238,7 +249,7 @@ def run_rattle_relax(
     """Relax DFT-relaxed structures the way DFT did, and (apart) freely; compare with the DFT structure.
 
     ``references`` (stored DFT-relaxed cells, no supercell): each one whose space group
-    (spglib at ``settings.symprec``) is above P-1 is relaxed with that space group kept
+    (spglib at ``settings.relax.symprec``) is above P-1 is relaxed with that space group kept
     (ASE ``FixSymmetry``) from (a) the DFT structure itself (``relaxation`` =
     ``symmetric_from_dft``) and (b) a seeded rattle projected onto the symmetry-allowed
     displacements plus a seeded symmetric strain of the cell of up to ``settings.strain``
@@ -247,7 +258,7 @@ def run_rattle_relax(
     constraint from the same two starts (``low_symmetry``, ``low_symmetry_from_dft``).
     ``free_references`` (supercells of DFT-relaxed structures, ``info["parent"]`` naming
     the stored structure) are rattled (:func:`heo_calc.structures.perturb.rattle`) and
-    relaxed without constraint (``free``, at ``settings.fmax``; the stored cells at
+    relaxed without constraint (``free``, at ``settings.relax.fmax``; the stored cells at
     ``settings.symmetric_fmax``): whether the model finds a lower, less
     symmetric minimum where DFT was held by symmetry; not an accuracy.
 
@@ -267,11 +278,11 @@ def run_rattle_relax(
     journal = journal if journal is not None else RowJournal()
     started = time.perf_counter()
     symmetric_jobs, low_symmetry_jobs, free_jobs = _jobs(references, free_references, settings)
-    cell_fmax = settings.symmetric_fmax or settings.fmax
+    cell_fmax = settings.symmetric_fmax or settings.relax.fmax
     common = {"settings": settings, "journal": journal}
     rows = _relax_rows(calculator, symmetric_jobs, keep_symmetry=True, fmax=cell_fmax, **common)
     rows += _relax_rows(calculator, low_symmetry_jobs, keep_symmetry=False, fmax=cell_fmax, **common)
-    rows += _relax_rows(calculator, free_jobs, keep_symmetry=False, fmax=settings.fmax, **common)
+    rows += _relax_rows(calculator, free_jobs, keep_symmetry=False, fmax=settings.relax.fmax, **common)
     # Journaled rows are shared: the free rows' energy column is added to copies.
     rows = [dict(row) for row in rows]
     _energy_below_symmetric(rows)
@@ -517,9 +528,9 @@ class RattleInputs:
 
 
 def rattle_settings(
-    profile: Any, *, engine: str = "fast", from_dft: bool = True, fmax: float | None = None
+    profile: Any, *, engine: RelaxEngineName = "fast", from_dft: bool = True, fmax: float | None = None
 ) -> RattleSettings:
-    """The task's settings in ``profile`` (its sizes and the shared fmax, max_steps, symprec).
+    """The task's settings in ``profile`` (its sizes and the profile's relaxation options).
 
     ``fmax`` (eV/Å), when given, replaces both thresholds (the profile's and its ``symmetric_fmax``);
     ``engine``: ``fast`` or ``sequential``; ``from_dft``: also relax from the DFT structure itself.
@@ -528,11 +539,9 @@ def rattle_settings(
     return RattleSettings(
         sigma=sizes.rattle_sigma,
         strain=sizes.rattle_strain,
-        fmax=fmax if fmax is not None else profile.fmax,
+        relax=profile.relax if fmax is None else replace(profile.relax, fmax=fmax),
         symmetric_fmax=fmax if fmax is not None else sizes.symmetric_fmax,
-        max_steps=profile.max_steps,
         engine=engine,
-        symprec=profile.symprec,
         from_dft=from_dft,
     )
 
@@ -564,8 +573,9 @@ def prepare(session: SessionView, profile: Any) -> RattleInputs:
     return RattleInputs(cells, supercells, rattle_settings(profile, engine=session.options.relax_engine))
 
 
-def run(inputs: RattleInputs, calculator: Calculator, name: str, session: SessionView) -> TaskResult:
+def run(inputs: RattleInputs, model: ModelHandle, session: SessionView) -> TaskResult:
     """:func:`run_rattle_relax` on the prepared structures, journaled for ``--heo-resume``."""
+    calculator, name = model.calculator(), model.label
     return run_rattle_relax(
         calculator, name, inputs.cells, inputs.supercells, inputs.settings, session.journal(NAME, name)
     )

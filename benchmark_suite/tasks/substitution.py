@@ -2,7 +2,7 @@
 
 The task function (:func:`run_substitution`), its metrics (overall, and one set per parent
 lattice), headline columns, report section and profile sizes; :data:`SPEC` is its record in
-:mod:`benchmark_suite.registry`. The structures come from :mod:`benchmark_suite.substitution`.
+:mod:`benchmark_suite.registry`. The structures come from :mod:`benchmark_suite.tasks.substitution_cells`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from benchmark_suite.sections import task_metric_table
 from benchmark_suite.statistics import median_metric
 from benchmark_suite.task_spec import ReportView, SessionView, SizeOption, TaskMetric, TaskSpec
 from benchmark_suite.tasks.common import TaskResult, relax, relaxation_columns, single_point_energy
+from heo_base.types import RelaxEngineName
+from heo_calc.model import ModelHandle
+from heo_calc.relax.single import RelaxOptions
 from heo_calc.status import Status
 from heo_calc.structures.lattices import pseudo_cubic_lattice_parameter
 
@@ -36,7 +39,7 @@ NAME: Final = "substitution"
 
 def _substitution_start(item: Any) -> dict[str, Any]:
     """Columns that describe how a generated structure was made (before relaxing)."""
-    from benchmark_suite.substitution import PARENT_LATTICES
+    from benchmark_suite.tasks.substitution_cells import PARENT_LATTICES
 
     parent = PARENT_LATTICES[item.lattice]
     return {
@@ -97,14 +100,16 @@ def run_substitution(
     calculator_name: str,
     generated: Sequence[Any],
     *,
-    fmax: float = 0.05,
-    max_steps: int = 200,
-    engine: str = "fast",
+    options: RelaxOptions | None = None,
+    engine: RelaxEngineName = "fast",
     reference_calculator: Calculator | None = None,
     reference_name: str | None = None,
     journal: RowJournal | None = None,
 ) -> TaskResult:
-    """Relax generated equimolar HEO supercells (:mod:`benchmark_suite.substitution`).
+    """Relax generated equimolar HEO supercells (:mod:`benchmark_suite.tasks.substitution_cells`) with ``options``.
+
+    ``options``: :class:`~heo_calc.relax.RelaxOptions` (default fmax 0.05 eV/Å, 200 steps,
+    the quick profile's).
 
     Row columns: ``id``, ``lattice``, ``formula_target``, ``arrangement``, ``seed``, ``sqs_method``,
     ``wc_objective`` (Warren-Cowley objective of the arrangement), ``n_atoms``, ``status``,
@@ -121,11 +126,10 @@ def run_substitution(
     """
     started = time.perf_counter()
     journal = journal if journal is not None else RowJournal()
+    options = options if options is not None else RelaxOptions(fmax=0.05, max_steps=200)
 
     def relax_chunk(chunk: list[Any]) -> list[dict[str, Any]]:
-        results = relax(
-            calculator, [item.atoms for item in chunk], engine=engine, fmax=fmax, max_steps=max_steps
-        )
+        results = relax(calculator, [item.atoms for item in chunk], engine=engine, options=options)
         rows = []
         for item, result in zip(chunk, results):
             row = _substitution_start(item) | relaxation_columns(result)
@@ -214,7 +218,7 @@ def section(report: ReportView, worst_k: int) -> str:
     reference = next((r for r in table.get("reference_calc", []) if isinstance(r, str) and r), "")
     parts.append(
         "Pseudo-cubic a from the volume; experimental values only where cited in "
-        "benchmark_suite/substitution.py. The energy column is every final structure evaluated with "
+        "benchmark_suite/tasks/substitution_cells.py. The energy column is every final structure evaluated with "
         f"the same reference calculator ({reference or 'none given'}; lower: the model found a structure "
         "that the yardstick deems more stable); a model's own energies are not comparable across models."
     )
@@ -245,8 +249,8 @@ class SubstitutionSizes:
 
 
 def prepare(session: SessionView, profile: Any) -> list[Any]:
-    """Every lattice x arrangement x seed of the profile (:func:`benchmark_suite.substitution.substituted_structure`, deterministic)."""
-    from benchmark_suite.substitution import substituted_structure
+    """Every lattice x arrangement x seed of the profile (:func:`benchmark_suite.tasks.substitution_cells.substituted_structure`, deterministic)."""
+    from benchmark_suite.tasks.substitution_cells import substituted_structure
 
     sizes: SubstitutionSizes = profile.sizes(NAME)
     return [
@@ -264,17 +268,17 @@ def prepare(session: SessionView, profile: Any) -> list[Any]:
     ]
 
 
-def run(inputs: list[Any], calculator: Calculator, name: str, session: SessionView) -> TaskResult:
+def run(inputs: list[Any], model: ModelHandle, session: SessionView) -> TaskResult:
     """:func:`run_substitution` at the profile's fmax and steps, with the ``--reference-calc`` yardstick."""
+    calculator, name = model.calculator(), model.label
     profile = session.options.profile
     reference_calculator, reference_name = session.reference_calculator()
     return run_substitution(
         calculator,
         name,
         inputs,
-        fmax=profile.fmax,
+        options=profile.relax,
         engine=session.options.relax_engine,
-        max_steps=profile.max_steps,
         reference_calculator=reference_calculator,
         reference_name=reference_name,
         journal=session.journal(NAME, name),

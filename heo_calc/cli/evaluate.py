@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from heo_base.atomic_write import atomic_output
+from heo_base.types import DEVICES
 from heo_calc.cli._common import CLIError
 
 
@@ -32,7 +33,9 @@ def add_parser(subparsers) -> None:
         help="write the per-structure table as CSV; its columns model_file, model_sha256, model_dtype "
         "and model_key name the weights of each row's calculator",
     )
-    command.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    command.add_argument(
+        "--device", choices=DEVICES, default="auto", help="auto, cpu or cuda (default: auto)"
+    )
     command.set_defaults(handler=run)
 
 

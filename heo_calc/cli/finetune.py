@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from heo_base.types import DEVICES
+
 
 def add_parser(subparsers) -> None:
     """Register the command.
@@ -163,7 +165,10 @@ def add_parser(subparsers) -> None:
     )
     command.add_argument("--batch-size", type=int, default=4, help="structures per batch (default: 4)")
     command.add_argument(
-        "--device", default="cpu", help="cpu, cuda or auto (default: cpu); both backends train there"
+        "--device",
+        choices=DEVICES,
+        default="cpu",
+        help="cpu, cuda or auto (default: cpu); both backends train there",
     )
     command.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     command.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")

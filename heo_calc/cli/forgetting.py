@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from heo_base.types import DEVICES
 from heo_calc.cli._common import CLIError
 
 
@@ -62,7 +63,7 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="skip the binaries' bulk moduli (E(V) of each conventional cell, ±2 %% in volume; default: computed)",
     )
-    command.add_argument("--device", default="cpu", help="auto, cpu or cuda (default: cpu)")
+    command.add_argument("--device", choices=DEVICES, default="cpu", help="auto, cpu or cuda (default: cpu)")
     command.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     command.set_defaults(handler=run)
 

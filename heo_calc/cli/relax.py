@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from heo_base.types import DEVICES
 from heo_calc.cli._common import CLIError, non_negative_int, positive_float, positive_int, read_structures
 
 if TYPE_CHECKING:
@@ -86,36 +85,30 @@ def add_parser(subparsers) -> None:
         "worker builds the model once (default: none, in this process)",
     )
     command.add_argument(
-        "--device", default="auto", help="auto, cpu or cuda (default: auto; on a cluster, per worker)"
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="auto, cpu or cuda (default: auto; on a cluster, per worker)",
     )
     command.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     command.set_defaults(handler=run)
 
 
-@contextlib.contextmanager
-def _model(args: argparse.Namespace) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
-    """(calculator, executor, model identity) for the options.
+def _open_model(args: argparse.Namespace):
+    """The model handle of the options (:func:`heo_calc.model.open_model`).
 
-    In this process the calculator is built here once and passed on as an object; on worker
+    In this process the calculator is built once and passed on as an object; on worker
     processes (``--workers N``) or a Dask cluster it travels by name, each worker builds its
     own, and the identity is asked of a worker (where the model runs).
     """
-    from heo_calc.registry import get_calculator, require_available
+    from heo_calc.model import open_model
 
-    require_available(args.calc)  # an unknown name or missing weights: before any work
-    distributed = args.dask_scheduler or (args.workers and args.workers > 1 and not args.sequential)
-    if not distributed:
-        from heo_calc.provenance import model_identity
-
-        calculator = get_calculator(args.calc, device=args.device)
-        yield calculator, None, model_identity(calculator, args.calc)
-        return
-    from heo_calc.relax.clusters import dask_executor, local_processes
-    from heo_calc.relax.strategies import identity_in_worker
-
-    opened = dask_executor(args.dask_scheduler) if args.dask_scheduler else local_processes(args.workers)
-    with opened as executor:
-        yield args.calc, executor, executor.submit(identity_in_worker, args.calc, args.device).result()
+    return open_model(
+        args.calc,
+        device=args.device,
+        workers=None if args.sequential else args.workers,
+        dask_scheduler=args.dask_scheduler,
+    )
 
 
 def _check_options(args: argparse.Namespace) -> None:
@@ -151,7 +144,8 @@ def _relax_into(
     from heo_calc.relax import relax_many
 
     names = [structure_id(atoms, index) for index, atoms in enumerate(structures)]
-    with _model(args) as (calculator, executor, identity):
+    with _open_model(args) as model:
+        identity = model.identity()
         store.open(
             settings, identity, resume=args.resume, discard_stale=args.discard_stale, overwrite=args.overwrite
         )
@@ -174,16 +168,11 @@ def _relax_into(
         if keyed:
             relax_many(
                 keyed,
-                calculator,
-                fmax=args.fmax,
-                max_steps=args.steps,
-                optimizer=args.optimizer,
+                model,
+                settings.relax,
                 strategy="sequential" if args.sequential else "auto",
-                executor=executor,
-                relax_cell=not args.fixed_cell,
                 trajectory_dir=store.root / "trajectories" if args.trajectory else None,
                 progress=not args.quiet,
-                device=args.device,
                 on_result=keep,
             )
     return store.write_summary(settings, identity)["results"]
@@ -191,6 +180,7 @@ def _relax_into(
 
 def run(args: argparse.Namespace) -> int:
     """Relax the files into ``--out``, keeping each structure as it finishes (exit 0 all ok, 1 some failed, 130 interrupted)."""
+    from heo_calc.relax import RelaxOptions
     from heo_calc.relax.store import RelaxRunSettings, RelaxStore, fingerprint
 
     _check_options(args)
@@ -199,10 +189,9 @@ def run(args: argparse.Namespace) -> int:
         calculator=args.calc,
         inputs=fingerprint(structures),
         n_structures=len(structures),
-        fmax=args.fmax,
-        max_steps=args.steps,
-        optimizer=args.optimizer,
-        relax_cell=not args.fixed_cell,
+        relax=RelaxOptions(
+            fmax=args.fmax, max_steps=args.steps, optimizer=args.optimizer, relax_cell=not args.fixed_cell
+        ),
     )
     store = RelaxStore(args.out)
     store.check(settings, resume=args.resume, overwrite=args.overwrite)  # before the model loads

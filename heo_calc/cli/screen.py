@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from heo_base.types import DEVICES
 from heo_calc.cli._common import CLIError, non_negative_int, positive_float, positive_int
 
 LATTICES = ("rocksalt", "spinel", "fluorite", "perovskite")
@@ -93,7 +94,9 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help="relax in N local worker processes (default: this process)",
     )
-    command.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    command.add_argument(
+        "--device", choices=DEVICES, default="auto", help="auto, cpu or cuda (default: auto)"
+    )
     command.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     command.set_defaults(handler=run)
 
@@ -119,6 +122,7 @@ def compositions_of(args: argparse.Namespace) -> list:
 def run(args: argparse.Namespace) -> int:
     """Run the screen (long because it maps every option onto :class:`ScreenSettings`; no logic)."""
     from heo_calc.provenance import describe_identity
+    from heo_calc.relax import RelaxOptions
     from heo_calc.screening import ScreenSettings, run_screen
     from heo_calc.status import Status
 
@@ -129,8 +133,7 @@ def run(args: argparse.Namespace) -> int:
         arrangement=args.arrangement,
         seed=args.seed,
         sites=args.sites,
-        fmax=args.fmax,
-        max_steps=args.steps,
+        relax=RelaxOptions(fmax=args.fmax, max_steps=args.steps),
         rattle=args.rattle,
         sqs_trials=args.sqs_trials,
         device=args.device,

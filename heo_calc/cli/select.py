@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from heo_base.types import DEVICES
 from heo_calc.cli._common import CLIError
 
 #: Files of an earlier selection in the output directory, replaced by --force.
@@ -48,7 +49,9 @@ def add_parser(subparsers) -> None:
     command.add_argument(
         "--force", action="store_true", help="replace an earlier selection in --out (default: refuse)"
     )
-    command.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    command.add_argument(
+        "--device", choices=DEVICES, default="auto", help="auto, cpu or cuda (default: auto)"
+    )
     command.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     command.set_defaults(handler=run)
 

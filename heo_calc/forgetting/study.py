@@ -232,15 +232,14 @@ class _ModelRelaxations:
             )
 
     def _relax(self, starts: list[Atoms]) -> None:
-        from heo_calc.relax import relax_many
+        from heo_calc.relax import RelaxOptions, relax_many
 
         started = time.perf_counter()
         by_name = {start.info["name"]: start for start in starts}
         relax_many(
             starts,
             self.calculator,
-            fmax=self.options.fmax,
-            max_steps=self.options.max_steps,
+            RelaxOptions(fmax=self.options.fmax, max_steps=self.options.max_steps),
             progress=self.progress,
             strategy="sequential",
             on_result=lambda result: self._finished(result, by_name[result.name]),

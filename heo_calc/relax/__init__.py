@@ -8,7 +8,8 @@ adds only the rescaled initial Hessian, :mod:`heo_calc.relax.optimizers`).
 * :mod:`heo_calc.relax.strategies`: where the structures run (sequential, lock-step,
   worker processes, any executor such as a Dask cluster's).
 * :mod:`heo_calc.relax.lockstep`: the lock-step scheduler with batched model calls.
-* :mod:`heo_calc.relax.engine`: :func:`relax_many`.
+* :mod:`heo_calc.relax.engine`: :func:`relax_many` (structures, a model handle of
+  :func:`heo_calc.model.open_model` or a name or calculator, one :class:`RelaxOptions`).
 * :mod:`heo_calc.relax.store`: the output folder of ``heo-calc relax`` (each structure kept as
   it finishes, ``--resume``, ``--overwrite``; the folder mechanism of :mod:`heo_calc.run_folder`).
 * :mod:`heo_calc.relax.cache`: :class:`~heo_calc.relax.cache.RelaxationCache`, relaxed

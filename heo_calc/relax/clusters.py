@@ -1,64 +1,8 @@
-"""Executors that :func:`~heo_calc.relax.relax_many` can run on: a Dask cluster, or local worker processes.
+"""Moved to :mod:`heo_calc.executors` (where a model runs is the model handle's business, not the relaxation's).
 
-Both are plain :class:`concurrent.futures.Executor` objects that ``relax_many(...,
-executor=...)`` takes; every worker process builds the model once and keeps it
-(:func:`heo_calc.relax.strategies.worker_calculator`). Dask is optional
-(``pip install 'heo-relax[dask]'``); ``dask-jobqueue`` starts clusters on Slurm and other
-batch systems (docs/screening.md).
+Kept so that ``from heo_calc.relax.clusters import dask_executor`` still works.
 """
 
-from __future__ import annotations
+from heo_calc.executors import ClusterUnavailableError, dask_executor, local_processes
 
-import multiprocessing
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
-
-from heo_calc.errors import HEOCalcError
-
-
-class ClusterUnavailableError(HEOCalcError, RuntimeError):
-    """A Dask scheduler that cannot be reached, or Dask not installed."""
-
-
-@contextmanager
-def dask_executor(address: str, *, timeout_s: float = 30.0) -> Iterator[Executor]:
-    """An executor on the Dask cluster whose scheduler listens at ``address`` (``tcp://host:8786``).
-
-    Submissions are never merged (``pure=False``). The client is closed on exit; the cluster
-    and its workers (with their models) stay up for the next run.
-    """
-    try:
-        from distributed import Client
-    except ImportError as error:
-        raise ClusterUnavailableError(
-            f"--dask-scheduler needs Dask: pip install 'heo-relax[dask]' ({error})"
-        ) from error
-    try:
-        client = Client(address, timeout=timeout_s)
-    except (OSError, TimeoutError) as error:
-        raise ClusterUnavailableError(
-            f"cannot reach a Dask scheduler at {address!r} within {timeout_s:.0f} s ({error}); start one "
-            "(`dask scheduler`, then `dask worker ADDRESS --nthreads 1` per core, or a dask-jobqueue "
-            "cluster) and pass its address"
-        ) from error
-    try:
-        yield client.get_executor(pure=False)
-    finally:
-        client.close()
-
-
-@contextmanager
-def local_processes(workers: int) -> Iterator[Executor]:
-    """``workers`` local processes (``spawn``) kept for every ``relax_many`` call inside the block.
-
-    Unlike ``relax_many(..., workers=N)``, which starts and closes its own pool per call,
-    the models the workers build stay loaded between calls (a screen relaxes parents, then
-    mixtures). ``spawn`` re-imports the caller's main module: guard a script's top level
-    with ``if __name__ == "__main__":``.
-    """
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+__all__ = ["ClusterUnavailableError", "dask_executor", "local_processes"]

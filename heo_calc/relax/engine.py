@@ -2,43 +2,73 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 
 from heo_base.labels import safe_file_stem, structure_id
-from heo_calc.relax.optimizers import DEFAULT_OPTIMIZER, INITIAL_HESSIAN_EV_PER_A2, OptimizerName
+from heo_calc.model import ModelHandle, open_model
 from heo_calc.relax.single import RelaxOptions, RelaxResult, blas_on_one_thread
-from heo_calc.relax.strategies import Jobs, Model, Strategy, choose_strategy
+from heo_calc.relax.strategies import Jobs, Strategy, choose_strategy
 
 logger = logging.getLogger(__name__)
 
+#: Keywords of the old signature, kept one release with a DeprecationWarning: the fields of
+#: :class:`RelaxOptions` now go in ``options``, where the model runs in :func:`open_model`.
+_OPTION_KEYWORDS = frozenset(field.name for field in dataclasses.fields(RelaxOptions))
+_WHERE_KEYWORDS = frozenset({"device", "executor", "workers"})
 
-def _model(
-    calculator: str | Calculator, device: str, strategy: str | Strategy, workers: int | None, executor
-) -> Model:
-    """The :class:`Model` of a call: names are checked at once, built only where they run."""
-    from heo_calc.backends._common import resolve_device
-    from heo_calc.backends.capabilities import backend_of
 
-    if not isinstance(calculator, str):
-        device = "cuda" if "cuda" in str(getattr(backend_of(calculator), "device", "cpu")) else "cpu"
-        return Model(name=None, device=device, built=calculator)
-    from heo_calc.registry import require_available
+def _options_from_old_keywords(
+    options: RelaxOptions | None, model: ModelHandle | str | Calculator, keywords: dict[str, Any]
+) -> tuple[RelaxOptions, dict[str, Any]]:
+    """``options`` (or one made of the old option keywords) and the old where-it-runs keywords."""
+    unknown = set(keywords) - _OPTION_KEYWORDS - _WHERE_KEYWORDS
+    if unknown:
+        raise TypeError(f"relax_many() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+    old_options = {k: v for k, v in keywords.items() if k in _OPTION_KEYWORDS}
+    where = {k: v for k, v in keywords.items() if k in _WHERE_KEYWORDS}
+    if old_options:
+        if options is not None:
+            raise TypeError(
+                f"give the relaxation settings once: options=RelaxOptions(...) or {', '.join(old_options)}, not both"
+            )
+        warnings.warn(
+            f"relax_many(..., {', '.join(f'{k}=' for k in old_options)}) is deprecated: pass "
+            "relax_many(structures, model, RelaxOptions(...))",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        options = RelaxOptions(**old_options)
+    if where:
+        if isinstance(model, ModelHandle):
+            raise TypeError(
+                f"{', '.join(where)}: where the model runs is set by open_model(), not relax_many()"
+            )
+        warnings.warn(
+            f"relax_many(..., {', '.join(f'{k}=' for k in where)}) is deprecated: pass "
+            f"open_model(name, {', '.join(f'{k}=...' for k in where)}) as the model",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    return options if options is not None else RelaxOptions(), where
 
-    require_available(calculator)  # unknown names and missing weights fail here, before any work
-    if executor is not None:
-        # "auto" is resolved by each worker: a cluster's GPU nodes are not this machine.
-        return Model(name=calculator, device=device)
-    model = Model(name=calculator, device=resolve_device(device))
-    runs_here = executor is None and not workers and strategy in ("auto", "sequential", "lockstep")
-    if runs_here and model.device == "cuda":
-        model.calculator()  # auto needs to know whether the backend batches
-    return model
+
+@contextlib.contextmanager
+def _opened(model: ModelHandle | str | Calculator, where: dict[str, Any]) -> Iterator[ModelHandle]:
+    """``model`` as a handle: a handle as it is (its owner closes it), else opened for this call and closed after."""
+    if isinstance(model, ModelHandle):
+        yield model
+        return
+    with open_model(model, **where) as handle:
+        yield handle
 
 
 def _trajectories(names: list[str], trajectory_dir: str | Path | None) -> list[Path | None]:
@@ -52,94 +82,69 @@ def _trajectories(names: list[str], trajectory_dir: str | Path | None) -> list[P
 
 def relax_many(
     structures: Sequence[Atoms] | Atoms,
-    calculator: str | Calculator,
+    model: ModelHandle | str | Calculator,
+    options: RelaxOptions | None = None,
     *,
-    fmax: float = 0.05,
-    max_steps: int = 500,
-    optimizer: OptimizerName = DEFAULT_OPTIMIZER,
-    relax_cell: bool = True,
     trajectory_dir: str | Path | None = None,
     progress: bool = True,
     on_result: Callable[[RelaxResult], None] | None = None,
     strategy: str | Strategy = "auto",
-    workers: int | None = None,
-    executor: Executor | None = None,
-    initial_hessian: float = INITIAL_HESSIAN_EV_PER_A2,
     max_batch_atoms: int | None = None,
-    device: str = "auto",
-    keep_symmetry: bool = False,
-    symprec: float = 1e-2,
+    **deprecated: Any,
 ) -> list[RelaxResult]:
-    """Relax positions (and cell) of many structures with one calculator.
+    """Relax positions (and cell) of many structures with one model.
 
     Args:
         structures: periodic structures (or one ``Atoms``: a list of one result); they are
             copied, never modified.
-        calculator: a registry name (``"heo-ft"``, ``"sevennet-0"``, ``"mace:file.model"``)
-            or an ASE calculator. Worker processes and executors need a name.
-        fmax: convergence threshold on forces (eV/Å); with ``relax_cell`` the
-            FrechetCellFilter applies it to the virial per atom too.
-        max_steps: optimizer steps per structure.
-        optimizer: ``"lbfgs"`` (default, fewest force calls measured: L-BFGS whose
-            initial Hessian is rescaled to the measured curvature every step,
-            :class:`~heo_calc.relax.optimizers.ScaledLBFGS`), ``"ase-lbfgs"`` (ASE's
-            L-BFGS, which keeps its guess), ``"bfgs"`` (all three start from
-            ``initial_hessian``) or ``"fire"`` (ASE's defaults).
-        relax_cell: relax the cell with FrechetCellFilter (default) or positions only.
+        model: a handle of :func:`heo_calc.model.open_model` (which says where the model
+            runs: this process, local worker processes, a Dask cluster), or a registry name
+            (``"heo-ft"``, ``"sevennet-0"``, ``"mace:file.model"``) or an ASE calculator,
+            opened here in this process for the call.
+        options: how each structure is relaxed (:class:`~heo_calc.relax.single.RelaxOptions`:
+            ``fmax`` in eV/Å, ``max_steps``, ``optimizer``, ``relax_cell``, ``keep_symmetry``...);
+            default ``RelaxOptions()``.
         trajectory_dir: write one ASE trajectory per structure here.
         progress: show a tqdm progress bar.
         on_result: called with each result as soon as it is final.
-        strategy: where the structures are relaxed (:mod:`heo_calc.relax.strategies`):
-            ``"auto"`` (default): on ``executor`` if given, in ``workers`` processes if
-            given, else in this process: lock-step batched on a GPU for a backend that
-            batches, one after another otherwise. Or ``"sequential"``, ``"lockstep"``,
-            ``"processes"``, or a strategy object.
-        workers: local worker processes (one torch thread each); none unless asked for.
-        executor: any :class:`concurrent.futures.Executor`, or a Dask
-            ``distributed.Client`` (its executor is used: ``client.get_executor(pure=False)``);
-            each worker process builds the model once and keeps it for later calls.
-        initial_hessian: the curvature (eV/Å²) L-BFGS and BFGS assume before their first
-            step (ASE's ``alpha``; ASE's own default is 70); default measured on HEO oxides.
+        strategy: how the structures are spread (:mod:`heo_calc.relax.strategies`):
+            ``"auto"`` (default): on the model's executor if it has one, else in this
+            process: lock-step batched on a GPU for a backend that batches, one after
+            another otherwise. Or ``"sequential"``, ``"lockstep"``, ``"processes"``, or a
+            strategy object.
         max_batch_atoms: lock-step only: atoms evaluated in one batched call.
-        device: where a calculator given by name runs (``auto``: a GPU if visible; with an
-            executor, each worker decides for itself).
-        keep_symmetry: keep each structure's space group (found at ``symprec``, Å) during
-            the relaxation (ASE ``FixSymmetry``), as DFT relaxes inside its symmetry.
+        **deprecated: the keywords of the old signature (``fmax=``, ``max_steps=``... and
+            ``device=``, ``executor=``, ``workers=``) still work for one release, with a
+            DeprecationWarning.
 
     Returns:
         One :class:`~heo_calc.relax.single.RelaxResult` per input structure, in input
         order. A structure that is invalid, diverges or blows apart gives
         ``status="failed"`` with the reason; the others finish.
     """
-    from heo_calc.backends.capabilities import batch_evaluator_of
-
+    options, where = _options_from_old_keywords(options, model, deprecated)
     if isinstance(structures, Atoms):
         structures = [structures]
-    if workers is not None and workers < 1:
-        raise ValueError(
-            f"workers must be >= 1 worker process, got {workers}; leave it out to relax in this process"
+    with _opened(model, where) as handle:
+        return _relax_with(
+            structures, handle, options, trajectory_dir, progress, on_result, strategy, max_batch_atoms
         )
-    options = RelaxOptions(
-        fmax=fmax,
-        max_steps=max_steps,
-        optimizer=optimizer,
-        relax_cell=relax_cell,
-        initial_hessian=initial_hessian,
-        keep_symmetry=keep_symmetry,
-        symprec=symprec,
-    )
-    model = _model(calculator, device, strategy, workers, executor)
+
+
+def _relax_with(
+    structures: Sequence[Atoms],
+    model: ModelHandle,
+    options: RelaxOptions,
+    trajectory_dir: str | Path | None,
+    progress: bool,
+    on_result: Callable[[RelaxResult], None] | None,
+    strategy: str | Strategy,
+    max_batch_atoms: int | None,
+) -> list[RelaxResult]:
     names = [structure_id(atoms, index) for index, atoms in enumerate(structures)]
     jobs = Jobs(structures, names, _trajectories(names, trajectory_dir), options)
-    chosen = choose_strategy(
-        strategy,
-        device=model.device,
-        batches=model.built is not None and batch_evaluator_of(model.built) is not None,
-        workers=workers,
-        executor=executor,
-        max_batch_atoms=max_batch_atoms,
-    )
-    logger.info("relaxing %d structures: %s", len(structures), chosen)
+    chosen = choose_strategy(strategy, model, max_batch_atoms=max_batch_atoms)
+    logger.info("relaxing %d structures with %s on %s: %s", len(structures), model.label, model.where, chosen)
     from tqdm.auto import tqdm
 
     with (

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -69,6 +71,10 @@ class RelaxOptions:
             raise ValueError(f"symprec must be > 0 Å, got {self.symprec}")
         if not self.initial_hessian > 0:
             raise ValueError(f"initial_hessian must be > 0 eV/Å², got {self.initial_hessian}")
+
+    def decisive(self) -> dict[str, Any]:
+        """Every field by name: all decide the numbers (run records flatten them beside their own)."""
+        return dataclasses.asdict(self)
 
 
 @dataclass

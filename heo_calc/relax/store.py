@@ -19,12 +19,11 @@ The folder mechanism (refusing a folder with another run's results unless ``--re
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ase import Atoms
 
@@ -32,7 +31,7 @@ from heo_base.atomic_write import atomic_output
 from heo_base.json_text import dumps
 from heo_base.labels import safe_file_stem
 from heo_calc.provenance import flat_identity, identity_key, short_hash
-from heo_calc.relax.single import RelaxResult
+from heo_calc.relax.single import RelaxOptions, RelaxResult
 from heo_calc.run_folder import RunFolder
 
 SETTINGS_FILE = "relax.json"
@@ -69,23 +68,27 @@ class RelaxRunSettings:
         calculator: the registry name.
         inputs: :func:`fingerprint` of the input structures.
         n_structures: how many structures the input holds.
-        fmax: force threshold (eV/Å).
-        max_steps: optimizer steps per structure.
-        optimizer: ``lbfgs``, ``ase-lbfgs``, ``bfgs`` or ``fire``.
-        relax_cell: whether the cell was relaxed too.
+        relax: how each structure is relaxed (``fmax`` eV/Å, ``max_steps``, ``optimizer``,
+            ``relax_cell``...), the options :func:`~heo_calc.relax.relax_many` is given.
     """
+
+    #: Records written before the settings held a :class:`RelaxOptions` lack some of its
+    #: fields; those runs used the defaults (:meth:`heo_calc.run_folder.RunFolder.check`).
+    implied_by_older_records: ClassVar[dict[str, Any]] = RelaxOptions().decisive()
 
     calculator: str
     inputs: str
     n_structures: int
-    fmax: float
-    max_steps: int
-    optimizer: str
-    relax_cell: bool
+    relax: RelaxOptions
 
     def decisive(self) -> dict[str, Any]:
-        """Every field: all must match for ``--resume`` to continue a run."""
-        return dataclasses.asdict(self)
+        """Every field (the relaxation options flattened beside the others): all must match for ``--resume``."""
+        return {
+            "calculator": self.calculator,
+            "inputs": self.inputs,
+            "n_structures": self.n_structures,
+            **self.relax.decisive(),
+        }
 
 
 class RelaxStore(RunFolder):
@@ -162,7 +165,7 @@ class RelaxStore(RunFolder):
         summary = {
             "calculator": settings.calculator,
             "model": identity,
-            "fmax": settings.fmax,
+            "fmax": settings.relax.fmax,
             "settings": settings.decisive(),
             "n_structures": settings.n_structures,
             "complete": len(records) == settings.n_structures,

@@ -7,12 +7,12 @@ a time:
 * :class:`Sequential`: one structure after another in this process (the default on a CPU).
 * :class:`Lockstep`: every structure advances together, one batched model call per step
   (:mod:`heo_calc.relax.lockstep`; the default on a GPU for a backend that batches).
-* :class:`OnExecutor`: structures submitted to any :class:`concurrent.futures.Executor`,
-  a :class:`~concurrent.futures.ProcessPoolExecutor`, a Dask ``distributed.Client``'s
-  executor (``client.get_executor()``)... Each worker process builds the model from its
-  registry name once and keeps it (:func:`relax_in_worker`).
+* :class:`OnExecutor`: structures submitted to the executor of the model handle
+  (:func:`heo_calc.model.open_model` with ``executor``, ``workers`` or ``dask_scheduler``).
+  Each worker process builds the model from its registry name once and keeps it
+  (:func:`relax_in_worker`).
 * :class:`WorkerProcesses`: :class:`OnExecutor` on a pool of local processes it starts
-  and closes itself (``workers=N``).
+  and closes itself (``strategy="processes"`` on a model that runs here).
 
 Worker processes are used only when asked for: they re-import the caller's main module
 (``spawn``), so a plain script must guard its top level with
@@ -25,7 +25,6 @@ import logging
 import multiprocessing
 import os
 import pickle
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, CancelledError, Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -33,8 +32,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ase import Atoms
-from ase.calculators.calculator import Calculator
 
+from heo_calc.executors import as_executor
+from heo_calc.model import ModelHandle, worker_calculator
 from heo_calc.relax.single import (
     RelaxOptions,
     RelaxResult,
@@ -56,32 +56,11 @@ class Jobs:
     options: RelaxOptions
 
 
-@dataclass
-class Model:
-    """The calculator of a relaxation: an object, or a registry name (and device) to build it from.
-
-    :meth:`calculator` builds it at most once in this process; strategies that run in other
-    processes need ``name``.
-    """
-
-    name: str | None
-    device: str
-    built: Calculator | None = None
-
-    def calculator(self) -> Calculator:
-        if self.built is None:
-            from heo_calc.registry import get_calculator
-
-            assert self.name is not None
-            self.built = get_calculator(self.name, device=self.device)
-        return self.built
-
-
 class Strategy(Protocol):
     """Relaxes every job and calls ``on_result`` with each result as soon as it is final."""
 
     def run(
-        self, jobs: Jobs, model: Model, on_result: Callable[[RelaxResult], None]
+        self, jobs: Jobs, model: ModelHandle, on_result: Callable[[RelaxResult], None]
     ) -> list[RelaxResult]: ...
 
 
@@ -91,7 +70,9 @@ class Sequential:
     def __str__(self) -> str:
         return "sequential"
 
-    def run(self, jobs: Jobs, model: Model, on_result: Callable[[RelaxResult], None]) -> list[RelaxResult]:
+    def run(
+        self, jobs: Jobs, model: ModelHandle, on_result: Callable[[RelaxResult], None]
+    ) -> list[RelaxResult]:
         results = []
         for atoms, name, trajectory in zip(jobs.structures, jobs.names, jobs.trajectories):
             result = relax_structure(
@@ -111,7 +92,9 @@ class Lockstep:
     def __str__(self) -> str:
         return "lockstep"
 
-    def run(self, jobs: Jobs, model: Model, on_result: Callable[[RelaxResult], None]) -> list[RelaxResult]:
+    def run(
+        self, jobs: Jobs, model: ModelHandle, on_result: Callable[[RelaxResult], None]
+    ) -> list[RelaxResult]:
         from heo_calc.relax.lockstep import DEFAULT_MAX_BATCH_ATOMS, relax_in_lockstep
 
         return relax_in_lockstep(
@@ -123,37 +106,6 @@ class Lockstep:
             on_result=on_result,
             max_batch_atoms=self.max_batch_atoms or DEFAULT_MAX_BATCH_ATOMS,
         )
-
-
-#: Models built in this (worker) process, by (registry name, device): built once, kept.
-_WORKER_MODELS: dict[tuple[str, str], Calculator] = {}
-_WORKER_MODELS_LOCK = threading.Lock()
-
-
-def worker_calculator(calculator_name: str, device: str) -> Calculator:
-    """The calculator ``calculator_name`` of this (worker) process: built on the first call only, then kept.
-
-    A Dask worker is a long-lived process: every task it runs finds the model here. The
-    lock keeps a worker with several threads from building it twice.
-    """
-    key = (calculator_name, device)
-    with _WORKER_MODELS_LOCK:
-        if key not in _WORKER_MODELS:
-            import torch
-
-            from heo_calc.registry import get_calculator
-
-            # One thread per process: the processes themselves share the cores.
-            torch.set_num_threads(1)
-            _WORKER_MODELS[key] = get_calculator(calculator_name, device=device)
-        return _WORKER_MODELS[key]
-
-
-def identity_in_worker(calculator_name: str, device: str) -> dict[str, Any]:
-    """Run on a worker: the model identity (:func:`heo_calc.provenance.model_identity`) of its cached calculator."""
-    from heo_calc.provenance import model_identity
-
-    return model_identity(worker_calculator(calculator_name, device), calculator_name)
 
 
 def relax_in_worker(
@@ -169,18 +121,6 @@ def relax_in_worker(
     calculator = worker_calculator(calculator_name, device)
     with blas_on_one_thread():
         return relax_structure(atoms, calculator, options, name=name, trajectory=trajectory)
-
-
-def as_executor(executor: Any) -> Executor:
-    """``executor`` as a :class:`concurrent.futures.Executor`.
-
-    A Dask ``distributed.Client`` becomes its executor (``client.get_executor(pure=False)``:
-    every submission runs, none is merged with an equal one); any other object is
-    returned as it is.
-    """
-    if not isinstance(executor, Executor) and hasattr(executor, "get_executor"):
-        return executor.get_executor(pure=False)
-    return executor
 
 
 @dataclass
@@ -203,7 +143,9 @@ class OnExecutor:
     def __str__(self) -> str:
         return f"executor {type(self.executor).__name__}"
 
-    def run(self, jobs: Jobs, model: Model, on_result: Callable[[RelaxResult], None]) -> list[RelaxResult]:
+    def run(
+        self, jobs: Jobs, model: ModelHandle, on_result: Callable[[RelaxResult], None]
+    ) -> list[RelaxResult]:
         if model.name is None:
             raise ValueError(
                 "worker processes and executors need the calculator as a registry name (e.g. 'heo-ft'), "
@@ -233,7 +175,9 @@ class OnExecutor:
         return results  # type: ignore[return-value]
 
     @staticmethod
-    def _finish_here(jobs: Jobs, model: Model, results: list, error: BaseException | None, on_result) -> None:
+    def _finish_here(
+        jobs: Jobs, model: ModelHandle, results: list, error: BaseException | None, on_result
+    ) -> None:
         missing = [index for index, result in enumerate(results) if result is None]
         logger.warning(
             "the executor failed (%s: %s); %d structures left for this process",
@@ -318,7 +262,9 @@ class WorkerProcesses:
     def __str__(self) -> str:
         return f"{self.workers} worker processes"
 
-    def run(self, jobs: Jobs, model: Model, on_result: Callable[[RelaxResult], None]) -> list[RelaxResult]:
+    def run(
+        self, jobs: Jobs, model: ModelHandle, on_result: Callable[[RelaxResult], None]
+    ) -> list[RelaxResult]:
         try:
             pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
@@ -331,33 +277,25 @@ class WorkerProcesses:
 
 
 def choose_strategy(
-    strategy: str | Strategy,
-    *,
-    device: str,
-    batches: bool,
-    workers: int | None,
-    executor: Executor | None,
-    max_batch_atoms: int | None,
+    strategy: str | Strategy, model: ModelHandle, *, max_batch_atoms: int | None = None
 ) -> Any:
-    """The strategy object for :func:`~heo_calc.relax.relax_many`'s arguments.
+    """The strategy object for a :func:`~heo_calc.relax.relax_many` call on ``model``.
 
-    ``"auto"``: an ``executor`` if given, else ``workers`` processes if given, else lock-step
-    on a GPU for a backend that batches, else sequential in this process. Names:
-    ``"sequential"``, ``"lockstep"``, ``"processes"`` (``workers`` or all usable cores).
+    ``"auto"``: the model's executor if it has one, else lock-step on a GPU for a backend
+    that batches, else sequential in this process. Names: ``"sequential"``, ``"lockstep"``,
+    ``"processes"`` (the model's executor, or one process per usable core for this call).
     A :class:`Strategy` object is used as it is.
     """
     if not isinstance(strategy, str):
         return strategy
     if strategy == "auto":
-        if executor is not None:
-            return OnExecutor(executor)
-        if workers is not None and workers > 1:
-            return WorkerProcesses(workers)
-        return Lockstep(max_batch_atoms) if device == "cuda" and batches else Sequential()
+        if model.executor is not None:
+            return OnExecutor(model.executor)
+        return Lockstep(max_batch_atoms) if model.device == "cuda" and model.batches() else Sequential()
     if strategy == "sequential":
         return Sequential()
     if strategy == "lockstep":
         return Lockstep(max_batch_atoms)
     if strategy == "processes":
-        return OnExecutor(executor) if executor is not None else WorkerProcesses(workers or usable_cores())
+        return OnExecutor(model.executor) if model.executor is not None else WorkerProcesses(usable_cores())
     raise ValueError(f"unknown strategy {strategy!r}; choose auto, sequential, lockstep or processes")

@@ -8,7 +8,7 @@
 * :mod:`~heo_calc.screening.analysis`: mixing energy and Vegard's law against the parents
   (:mod:`heo_calc.mixing`), bond-length spread, summaries.
 * :mod:`~heo_calc.screening.records`: the typed records between these modules and in the files.
-* :mod:`~heo_calc.screening.engine`: where relaxations run (here, local processes, a Dask cluster).
+* where relaxations run (here, local processes, a Dask cluster): the model handle, :func:`heo_calc.model.open_model`.
 * :mod:`~heo_calc.screening.store`: the output folder, one file per finished composition (``--resume``).
 * :mod:`~heo_calc.screening.outputs`: CSV, JSON, markdown ranking and plots.
 * :mod:`~heo_calc.screening.runner`: :func:`run_screen`.

@@ -69,7 +69,7 @@ def ranking_markdown(
         "",
         *([f"Model: {describe_identity(identity)}.", ""] if identity else []),
         f"{len(records)} compositions, {settings.realizations} {settings.arrangement} realization(s) each "
-        f"(seeds {settings.seed}-{settings.seed + settings.realizations - 1}), fmax {settings.fmax} eV/Å, "
+        f"(seeds {settings.seed}-{settings.seed + settings.realizations - 1}), fmax {settings.relax.fmax} eV/Å, "
         f"rattle {settings.rattle} Å. Mean ± sample standard deviation over realizations; ΔE_mix against "
         f"the single-cation parents on the same lattice. {REFERENCE_NOTES[settings.lattice]}",
         "",

@@ -36,9 +36,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from heo_calc.model import ModelHandle
 from heo_calc.relax import RelaxResult, relax_many
 from heo_calc.relax.cache import RelaxationCache
-from heo_calc.screening.engine import Engine
 from heo_calc.screening.records import ParentRecord, as_dict, from_dict
 from heo_calc.screening.settings import ScreenSettings
 from heo_calc.status import Status
@@ -79,9 +79,7 @@ def _decisive(settings: ScreenSettings, cation: str) -> dict[str, Any]:
         "sites": parent_lattice(settings.lattice).reference_sites,
         "rattle": settings.rattle,
         "seed": PARENT_SEED,
-        "fmax": settings.fmax,
-        "max_steps": settings.max_steps,
-        "optimizer": settings.optimizer,
+        **settings.relax.decisive(),
     }
 
 
@@ -120,10 +118,15 @@ def parent_record(settings: ScreenSettings, cation: str, result: RelaxResult) ->
 
 
 def relax_parents(
-    cations: Sequence[str], settings: ScreenSettings, engine: Engine, out_dir: Path, *, progress: bool = True
+    cations: Sequence[str],
+    settings: ScreenSettings,
+    model: ModelHandle,
+    out_dir: Path,
+    *,
+    progress: bool = True,
 ) -> dict[str, ParentRecord]:
     """The parent of every cation in ``cations``: from the cache of this model identity, else relaxed now (together) and cached."""
-    identity = engine.identity(settings.device)
+    identity = model.identity()
     cache = parent_cache(out_dir)
     records: dict[str, ParentRecord] = {}
     for cation in cations:
@@ -141,13 +144,7 @@ def relax_parents(
             single_cation_reference(settings.lattice, c, rattle=settings.rattle, seed=PARENT_SEED)
             for c in missing
         ]
-        results = relax_many(
-            structures,
-            engine.calculator,
-            executor=engine.executor,
-            progress=progress,
-            **settings.relax_options(),
-        )
+        results = relax_many(structures, model, settings.relax, progress=progress)
         for cation, result in zip(missing, results):
             records[cation] = parent_record(settings, cation, result)
             if records[cation].usable:
@@ -161,7 +158,9 @@ def relax_parents(
                 )
                 if not records[cation].converged:
                     logger.warning(
-                        "parent %s did not converge in %d steps", records[cation].formula, settings.max_steps
+                        "parent %s did not converge in %d steps",
+                        records[cation].formula,
+                        settings.relax.max_steps,
                     )
             else:
                 logger.warning(

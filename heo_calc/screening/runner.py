@@ -12,6 +12,7 @@ from ase.data import atomic_numbers
 
 from heo_calc.errors import CompositionError
 from heo_calc.mixing import vegard_lattice_parameter
+from heo_calc.model import ModelHandle, open_model
 from heo_calc.relax import RelaxResult, relax_many
 from heo_calc.screening.analysis import (
     failed_realization,
@@ -19,7 +20,6 @@ from heo_calc.screening.analysis import (
     summarize,
 )
 from heo_calc.screening.compositions import Composition, check_coverage, choose_sites, unique
-from heo_calc.screening.engine import Engine, open_engine
 from heo_calc.screening.outputs import write_plots, write_tables
 from heo_calc.screening.records import CompositionRecord, ParentRecord, RealizationRecord
 from heo_calc.screening.references import parent_failure, relax_parents
@@ -117,7 +117,7 @@ def _relax_mixtures(
     todo: Sequence[Composition],
     sites: dict[Composition, int],
     parents: dict[str, ParentRecord],
-    engine: Engine,
+    model: ModelHandle,
     collector: _Collector,
     progress: bool,
 ) -> None:
@@ -137,15 +137,8 @@ def _relax_mixtures(
         collector.add(pending[-1])
     structures = [item.atoms for entry in pending for item in entry.items]
     if structures:
-        logger.info("relaxing %d cells of %d compositions on %s", len(structures), len(pending), engine.where)
-        relax_many(
-            structures,
-            engine.calculator,
-            executor=engine.executor,
-            on_result=collector.collect,
-            progress=progress,
-            **settings.relax_options(),
-        )
+        logger.info("relaxing %d cells of %d compositions on %s", len(structures), len(pending), model.where)
+        relax_many(structures, model, settings.relax, on_result=collector.collect, progress=progress)
 
 
 def run_screen(
@@ -182,34 +175,32 @@ def run_screen(
     sites = choose_sites(settings.lattice, compositions, settings.sites)
     store = ScreenStore(out_dir)
     store.check(settings, resume=resume)  # before the model is built: wrong options fail at once
-    with open_engine(
+    with open_model(
         settings.calculator,
         device=settings.device,
         executor=executor,
         workers=workers,
         dask_scheduler=dask_scheduler,
-    ) as engine:
-        identity = engine.identity(settings.device)
+    ) as model:
+        identity = model.identity()
         store.open(settings, identity, resume=resume, discard_stale=discard_stale)
         done = _resumed(store, compositions) if resume else {}
         todo = [c for c in compositions if c.label not in done]
-        check_coverage(
-            compositions, settings.lattice, engine.covered_numbers(settings.device), settings.calculator
-        )
+        check_coverage(compositions, settings.lattice, model.covered_numbers(), settings.calculator)
         cations = sorted({c for comp in compositions for c in comp.cations}, key=atomic_numbers.__getitem__)
-        parents = relax_parents(cations, settings, engine, out_dir, progress=progress)
+        parents = relax_parents(cations, settings, model, out_dir, progress=progress)
         finished = dict(done)
 
         def record_finished(record: CompositionRecord) -> None:
             finished[record.summary.composition] = record
             write_tables(out_dir, settings, parents, list(finished.values()), identity)
 
-        _relax_mixtures(todo, sites, parents, engine, _Collector(settings, store, record_finished), progress)
+        _relax_mixtures(todo, sites, parents, model, _Collector(settings, store, record_finished), progress)
     records = [finished[c.label] for c in compositions]
     write_tables(out_dir, settings, parents, records, identity)
     write_plots(out_dir, settings, records)
     resumed = [c.label for c in compositions if c.label in done]
-    return ScreenResult(records, parents, resumed, out_dir, engine.where, identity)
+    return ScreenResult(records, parents, resumed, out_dir, model.where, identity)
 
 
 def _resumed(store: ScreenStore, compositions: Sequence[Composition]) -> dict[str, CompositionRecord]:

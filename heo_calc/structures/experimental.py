@@ -3,7 +3,7 @@
 Keys are the names the studies give their structures: binary oxides by formula (``MgO``),
 rock-salt solid solutions as :func:`heo_calc.structures.solid_solutions.solid_solution_name`
 writes them (``(Mg,Co,Ni,Cu,Zn)O``, cations in the order of the study). The forgetting report
-(``a_exp_A``), the benchmark's substitution task (``a_exp_A``, ``a_exp_citation``) and the
+(``a_exp_A``), the benchmark suite (``a_exp_A``, ``a_exp_citation``) and the
 default lattice parameter of :func:`heo_calc.structures.rocksalt_heo_supercell` all read it.
 A material without an entry has no measured value here: no number without a source.
 """

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final
 
 from ase import Atoms
 
-LatticeType = Literal["rocksalt", "spinel", "fluorite", "perovskite"]
+from heo_base.types import LatticeType
+
+__all__ = ["ATOMS_PER_CUBIC_CELL", "LatticeType", "pseudo_cubic_lattice_parameter"]
 
 #: Atoms per conventional cubic cell of each parent lattice, for pseudo-cubic lattice parameters.
 ATOMS_PER_CUBIC_CELL: Final[dict[str, int]] = {

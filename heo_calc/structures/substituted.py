@@ -7,8 +7,7 @@ Arrangements:
   the seeded swap search (``sqs_method="swap"``), or sqsgenerator's search
   (``"sqsgenerator"``, optional package); the method is recorded.
 
-The benchmark (``benchmark_suite.substitution``) and the screen (``heo-calc screen``) build
-their cells here.
+The benchmark suite and the screen (``heo-calc screen``) build their cells here.
 """
 
 from __future__ import annotations
