@@ -20,7 +20,6 @@ from ase.io import read, write
 
 from heo_calc.cli import main
 from heo_calc.model import open_model
-from heo_calc.structures import rocksalt_heo_supercell
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +29,7 @@ def toy(tmp_path_factory):
 
 
 def _cells(n: int = 3) -> list[Atoms]:
-    cells = [rocksalt_heo_supercell(("Mg", "Ni"), repeat=1, seed=seed, rattle=0.08) for seed in range(n)]
-    for seed, atoms in enumerate(cells):
-        atoms.info["name"] = f"cell-{seed}"
-    return cells
+    return toy_ionic.named_cells(n)
 
 
 def _og(atoms: Atoms) -> Atoms:

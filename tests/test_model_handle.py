@@ -22,7 +22,6 @@ from heo_calc.model import ModelHandle, open_model
 from heo_calc.provenance import identity_key, model_identity
 from heo_calc.registry import get_calculator
 from heo_calc.relax import RelaxOptions, relax_many
-from heo_calc.structures import rocksalt_heo_supercell
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,10 +33,7 @@ def toy(tmp_path_factory):
 
 
 def _cells(n: int = 2) -> list[Atoms]:
-    cells = [rocksalt_heo_supercell(("Mg", "Ni"), repeat=1, seed=seed, rattle=0.08) for seed in range(n)]
-    for seed, atoms in enumerate(cells):
-        atoms.info["name"] = f"cell-{seed}"
-    return cells
+    return toy_ionic.named_cells(n)
 
 
 def test_a_handle_builds_its_model_once_and_answers_for_it(toy):

@@ -159,6 +159,16 @@ def builds_in_this_process() -> tuple[int, int]:
     return os.getpid(), BUILDS
 
 
+def named_cells(n: int) -> list:
+    """``n`` rattled 8-atom rock-salt (Mg,Ni)O cells (seeds 0..n-1) named ``cell-0``, ``cell-1``...: stable under the toy."""
+    from heo_calc.structures import rocksalt_heo_supercell
+
+    cells = [rocksalt_heo_supercell(("Mg", "Ni"), repeat=1, seed=seed, rattle=0.08) for seed in range(n)]
+    for seed, atoms in enumerate(cells):
+        atoms.info["name"] = f"cell-{seed}"
+    return cells
+
+
 def register(directory: Path) -> Path:
     """Make ``toy-ionic`` an installed calculator for whoever has ``directory`` on ``sys.path``."""
     directory.mkdir(parents=True, exist_ok=True)
