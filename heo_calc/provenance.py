@@ -8,7 +8,9 @@ carries:
 * ``backend``: the backend family its module declares (``sevennet``, ``mace``, ``chgnet``,
   ``committee``), else the calculator's class;
 * ``model_file``: the weights file as the backend was given it (a path), or the pretrained
-  name for weights shipped inside a package (``7net-0`` for SevenNet-0);
+  name for weights shipped inside a package (``7net-0`` for SevenNet-0); weights shipped
+  inside heo-relax as their path in the package (``heo_calc/models/heo-ft.pth``), so that no
+  report carries the install location of the machine it ran on;
 * ``model_sha256``: SHA-256 of the bytes of that file (pretrained names resolved to the
   file inside their package), ``None`` for a model without a file;
 * ``dtype``: the dtype its weights run in (``float32``, ``float64``);
@@ -146,10 +148,29 @@ def stamp_provenance(calculator: Calculator, *, name: str, requested_dtype: str)
     )
 
 
+#: The folder of this package: weights inside it are recorded relative to its parent.
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def portable_model_file(model_file: str | None) -> str | None:
+    """``model_file`` as recorded: a file shipped inside heo-relax as ``heo_calc/...``, anything else as given."""
+    if not model_file:
+        return model_file
+    try:
+        inside = Path(model_file).expanduser().resolve().relative_to(_PACKAGE_DIR)
+    except (ValueError, OSError):
+        return model_file
+    return f"{_PACKAGE_DIR.name}/{inside.as_posix()}"
+
+
 def resolve_model_file(model_file: str | None) -> Path | None:
-    """The file behind a recorded ``model_file``: the path itself, or a sevenn pretrained name's file; else ``None``."""
+    """The file behind a recorded ``model_file``: the path itself, a file shipped in heo-relax
+    (``heo_calc/models/heo-ft.pth``, wherever it is installed), or a sevenn pretrained name's file; else ``None``."""
     if not model_file:
         return None
+    shipped = _PACKAGE_DIR.parent / model_file
+    if model_file.startswith(f"{_PACKAGE_DIR.name}/") and shipped.is_file():
+        return shipped
     path = Path(model_file).expanduser()
     if path.is_file():
         return path
@@ -194,7 +215,7 @@ def model_identity(calculator: Calculator, name: str | None = None) -> dict[str,
     identity: dict[str, Any] = {
         "name": name,
         "backend": backend,
-        "model_file": model_file,
+        "model_file": portable_model_file(model_file),
         "model_sha256": sha256_of_file(resolved) if resolved is not None else None,
         "dtype": parameters.get("dtype"),
         "versions": package_versions(packages),

@@ -75,6 +75,24 @@ def test_identity_of_a_shipped_sevenn_model_names_its_pretrained_file(sevennet_c
     assert "sha256 " + identity["model_sha256"][:12] in describe_identity(identity)
 
 
+def test_weights_shipped_in_the_package_are_recorded_by_their_package_path(tmp_path, monkeypatch):
+    """No report carries the install location: heo-ft's weights are ``heo_calc/models/heo-ft.pth``."""
+    from heo_calc.backends.heo_ft import heo_ft_weights_path
+    from heo_calc.provenance import portable_model_file, resolve_model_file
+    from heo_calc.registry import get_calculator
+
+    shipped = heo_ft_weights_path()
+    identity = model_identity(get_calculator("heo-ft", device="cpu"), "heo-ft")
+    assert identity["model_file"] == "heo_calc/models/heo-ft.pth"
+    assert identity["model_sha256"] == hashlib.sha256(shipped.read_bytes()).hexdigest()
+    assert "heo-ft (heo_calc/models/heo-ft.pth, sha256 " in describe_identity(identity)
+    monkeypatch.chdir(tmp_path)  # resolved wherever the package is installed, not from the working folder
+    assert resolve_model_file(identity["model_file"]) == shipped.resolve()
+    elsewhere = tmp_path / "mine.pth"
+    elsewhere.write_bytes(b"w")
+    assert portable_model_file(str(elsewhere)) == str(elsewhere)  # a user's file keeps its path
+
+
 def test_identity_key_follows_the_weights_not_the_device_nor_the_versions(sevennet_calculator):
     identity = model_identity(sevennet_calculator, "sevennet-0")
     key = identity_key(identity)
