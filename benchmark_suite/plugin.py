@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from heo_base.types import DEVICES, RELAX_ENGINES
+
 if TYPE_CHECKING:
     from benchmark_suite.session import BenchmarkSession
 
@@ -208,16 +210,16 @@ def _add_relaxation_options(group: pytest.OptionGroup) -> None:
     group.addoption(
         "--heo-relax-engine",
         dest="heo_relax_engine",
-        choices=["fast", "sequential"],
+        choices=RELAX_ENGINES,
         default="fast",
-        help="relaxation engine: heo_calc's fast engine (worker processes on CPU, batched on GPU; default) "
+        help="relaxation engine: heo_calc's fast engine (in this process on a CPU, batched on a GPU; default) "
         "or the plain sequential ASE loop, for comparison.",
     )
     group.addoption(
         "--heo-device",
         dest="heo_device",
         default="auto",
-        choices=("auto", "cpu", "cuda"),
+        choices=DEVICES,
         help="device for every calculator (default auto: GPU if visible).",
     )
 

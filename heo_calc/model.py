@@ -185,10 +185,14 @@ def open_model(
     from heo_calc.registry import require_available
 
     require_available(model)  # an unknown name or missing weights: before any work
-    if not elsewhere:
+
+    def in_this_process() -> ModelHandle:
         from heo_calc.backends._common import resolve_device
 
         return ModelHandle(name=model, device=resolve_device(device))
+
+    if not elsewhere:
+        return in_this_process()
     from heo_calc.executors import as_executor, dask_executor, local_processes
 
     handle = ModelHandle(name=model, device=device)
@@ -203,9 +207,7 @@ def open_model(
             handle.executor = handle._stack.enter_context(local_processes(workers))  # type: ignore[arg-type]
         except Exception as error:  # e.g. no semaphores in a sandbox: run here instead
             logger.warning("cannot start %s worker processes (%s); running in this process", workers, error)
-            from heo_calc.backends._common import resolve_device
-
-            return ModelHandle(name=model, device=resolve_device(device))
+            return in_this_process()
         handle.where = f"{workers} local worker processes"
     return handle
 

@@ -132,8 +132,7 @@ class RunFolder:
             )
         if stored is None:
             return
-        implied = getattr(settings, "implied_by_older_records", {})
-        stored = {**{k: v for k, v in implied.items() if k not in stored}, **stored}
+        stored = {**getattr(settings, "implied_by_older_records", {}), **stored}
         differing = {k: (stored.get(k), v) for k, v in settings.decisive().items() if stored.get(k) != v}
         if resume and differing:
             detail = ", ".join(f"{k}: {old!r} there, {new!r} now" for k, (old, new) in differing.items())

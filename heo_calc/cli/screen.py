@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from heo_base.types import DEVICES
+from heo_base.types import DEVICES, LATTICES
 from heo_calc.cli._common import CLIError, non_negative_int, positive_float, positive_int
-
-LATTICES = ("rocksalt", "spinel", "fluorite", "perovskite")
 
 
 def add_parser(subparsers) -> None:
